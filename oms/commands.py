@@ -141,6 +141,8 @@ class ReplaceOrder:
         "quantity",
         "price",
         "stop_price",
+        "side",
+        "symbol",
         "ord_type",
         "time_in_force",
         "expire_time_ns",
@@ -161,6 +163,8 @@ class ReplaceOrder:
         time_in_force: TimeInForce | None = None,
         expire_time_ns: int | None = None,
         order_id: OrderID | None = None,
+        side: Side | None = None,
+        symbol: Symbol | None = None,
         transact_time_ns: int | None = None,
         received_ns: int = 0,
         fix: FixContext | None = None,
@@ -169,6 +173,8 @@ class ReplaceOrder:
         self.cl_ord_id = cl_ord_id
         self.orig_cl_ord_id = orig_cl_ord_id
         self.order_id = order_id
+        self.side = side
+        self.symbol = symbol
         self.quantity = quantity
         self.price = price
         self.stop_price = stop_price
