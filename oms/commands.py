@@ -41,6 +41,15 @@ class FixContext:
         self.msg_seq_num = msg_seq_num
         self.raw = raw
 
+    # By value, so that an event read back from the audit log equals the one written.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FixContext):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in FixContext.__slots__)
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, n) for n in FixContext.__slots__))
+
 
 class NewOrder:
     """NewOrderSingle (35=D)."""

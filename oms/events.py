@@ -79,6 +79,15 @@ class RiskVerdict:
         self.value = value
         self.limit = limit
 
+    # By value, so that an event read back from the audit log equals the one written.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RiskVerdict):
+            return NotImplemented
+        return (self.check, self.value, self.limit) == (other.check, other.value, other.limit)
+
+    def __hash__(self) -> int:
+        return hash((self.check, self.value, self.limit))
+
     def __repr__(self) -> str:
         return f"RiskVerdict({self.check}, value={self.value}, limit={self.limit})"
 
