@@ -156,6 +156,17 @@ class Engine:
         if self._inbox and not self._draining:
             self._drain()
 
+    def refuse(self, command: Command, text: str) -> None:
+        """Answer a command the engine failed on (a bug of ours) with a denial."""
+        self._draining = False
+        if isinstance(command, NewOrder):
+            self._deny_new(command, None, None, OrdRejReason.OTHER, text, None)
+        elif isinstance(command, (CancelOrder, ReplaceOrder)):
+            kind = K.CANCEL_DENIED if isinstance(command, CancelOrder) else K.REPLACE_DENIED
+            self._deny_cancel(kind, command, None, CxlRejReason.OTHER, text)
+        else:
+            self._deny_status(command, OrdRejReason.OTHER, text)
+
     def on_venue_report(self, report: VenueReport) -> None:
         """Take a venue report; applied at once unless the engine is mid-decision."""
         self._inbox.append(report)
@@ -539,16 +550,20 @@ class Engine:
         if order is None and command.order_id is not None:
             order = self.book.find_by_order_id(command.session, command.order_id)
         if order is None:
-            seq = self._seq + 1
-            self._commit(Event(
-                seq, self._clock(), K.STATUS_DENIED, command.session, NO_ORDER_ID,
-                command.cl_ord_id, None, None, None, X.ORDER_STATUS, S.REJECTED, 0, 0, 0, 0,
-                0, ExecID(f"E{seq}"), None, None, None, int(OrdRejReason.UNKNOWN_ORDER), None,
-                None, "unknown order", None, 0, command.received_ns, command.fix, 4,
-            ))
+            self._deny_status(command, OrdRejReason.UNKNOWN_ORDER, "unknown order")
             return
         self._emit_status(order, command.cl_ord_id or order.terms.cl_ord_id, command.fix,
                           command.received_ns)
+
+    def _deny_status(self, command: StatusRequest, reason: int, text: str) -> None:
+        """A status request for an order the session does not have: OrdStatus Rejected."""
+        seq = self._seq + 1
+        self._commit(Event(
+            seq, self._clock(), K.STATUS_DENIED, command.session, NO_ORDER_ID,
+            command.cl_ord_id, None, None, None, X.ORDER_STATUS, S.REJECTED, 0, 0, 0, 0, 0,
+            ExecID(f"E{seq}"), None, None, None, int(reason), None, None, text, None, 0,
+            command.received_ns, command.fix, 4,
+        ))
 
     def _emit_status(
         self, order: Order, cl_ord_id: ClOrdID, fix: FixContext | None, received_ns: int

@@ -1,0 +1,68 @@
+"""Prometheus metrics of one OMS process, in a registry of its own (labels are bounded)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from oms.events import Event, EventKind
+
+_LATENCY_BUCKETS = (
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0
+)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.events = Counter(
+            "oms_events", "Events applied, by kind.", ["kind"], registry=self.registry
+        )
+        self.denials = Counter(
+            "oms_denials",
+            "New orders, cancels and replaces denied by the OMS, by kind and check.",
+            ["kind", "check"],
+            registry=self.registry,
+        )
+        self.fills = Counter("oms_fill_quantity", "Quantity filled.", registry=self.registry)
+        self.open_orders = Gauge(
+            "oms_open_orders", "Live orders in the book.", registry=self.registry
+        )
+        self.queue_depth = Gauge(
+            "oms_engine_queue_depth", "Inputs waiting for the engine thread.",
+            registry=self.registry,
+        )
+        self.engine_seconds = Histogram(
+            "oms_engine_input_seconds",
+            "Time the engine thread spent on one input (command or venue report).",
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.ack_seconds = Histogram(
+            "oms_ack_latency_seconds",
+            "From a client request's arrival to the report that answers it leaving.",
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.engine_errors = Counter(
+            "oms_engine_errors", "Inputs the engine failed on (each answered with a denial).",
+            registry=self.registry,
+        )
+        self.sessions = Gauge(
+            "oms_fix_sessions_logged_on", "FIX sessions logged on.", ["side"],
+            registry=self.registry,
+        )
+        self._kinds = {kind: self.events.labels(kind.value) for kind in EventKind}
+        self._server: object | None = None
+
+    def observe(self, event: Event) -> None:
+        self._kinds[event.kind].inc()
+        kind = event.kind
+        if kind is EventKind.TRADE:
+            self.fills.inc(event.last_quantity)
+        elif kind in (EventKind.NEW_DENIED, EventKind.CANCEL_DENIED, EventKind.REPLACE_DENIED):
+            check = event.risk.check if event.risk is not None else "validation"
+            self.denials.labels(kind.value, check).inc()
+
+    def serve(self, host: str, port: int) -> None:
+        """Expose /metrics over HTTP (prometheus_client's own server)."""
+        self._server = start_http_server(port, addr=host, registry=self.registry)

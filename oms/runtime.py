@@ -1,0 +1,258 @@
+"""The running OMS: the engine on its own thread, its venues, audit log and metrics.
+
+Threads, and why they cannot deadlock:
+- quickfix threads (client and venue sessions) only *post* to the engine's queue, which
+  never blocks; they hold their own session's lock while they do, and nothing else.
+- the engine thread takes one input at a time, decides, and appends the events to the
+  audit log buffer. It sends to venue sessions (submit, cancel, replace) holding no lock.
+- in durable mode the audit writer thread, after each fsync, releases the reports whose
+  events are now durable and sends them to client sessions, holding no lock either. In
+  async and off modes the engine thread sends them at once.
+No thread ever holds one quickfix session's lock while taking another's, so there is no
+lock cycle. A client that stops reading does not stall anyone: quickfix queues what it
+cannot write to that socket.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from compliance.risk import RiskChecks
+from oms.commands import CancelOrder, Command, NewOrder, ReplaceOrder, StatusRequest
+from oms.config import OmsConfig
+from oms.engine import Engine, SessionAccounts
+from oms.events import Event
+from oms.metrics import Metrics
+from oms.model import SessionID, Symbol, VenueName
+from oms.refdata import Instrument, load_instruments
+from oms.reports import VenueReport
+
+log = logging.getLogger(__name__)
+
+ClientSink = Callable[[Event], None]
+_COMMANDS = (NewOrder, CancelOrder, ReplaceOrder, StatusRequest)
+_STOP = object()
+
+
+class Call:
+    """A function to run on the engine thread, with a way to wait for its result."""
+
+    __slots__ = ("function", "done", "result", "error")
+
+    def __init__(self, function: Callable[[], Any]) -> None:
+        self.function = function
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+
+class Runtime:
+    def __init__(
+        self,
+        config: OmsConfig,
+        *,
+        instruments: dict[Symbol, Instrument] | None = None,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.config = config
+        self.instruments = instruments or load_instruments(config.instruments)
+        self.risk = RiskChecks(config.accounts)
+        self.metrics = Metrics()
+        sessions = {
+            SessionID(s.sender_comp_id): SessionAccounts(s.accounts, s.default_account or None)
+            for s in config.fix.sessions
+        }
+        self.engine = Engine(
+            self.instruments, self.risk, sessions=sessions, clock=clock, router=self._route
+        )
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._client_sinks: list[ClientSink] = []
+        self._outbox: deque[Event] = deque()
+        self._thread: threading.Thread | None = None
+        self._audit: Any = None
+        self._durable = config.audit.mode == "durable"
+        self._add_venues(clock)
+        self.recovered_events = 0
+
+    # Wiring.
+
+    def _add_venues(self, clock: Callable[[], int]) -> None:
+        from gateways.embedded import EmbeddedVenue
+
+        for name, venue in self.config.venues.items():
+            if venue.kind == "embedded":
+                self.engine.add_venue(
+                    EmbeddedVenue(VenueName(name), self.instruments, self.engine.on_venue_report,
+                                  clock=clock)
+                )
+            else:
+                from gateways.fix.venue import FixVenue
+
+                self.engine.add_venue(FixVenue(venue, self.post_report, self))
+
+    def _route(self, instrument: Instrument) -> VenueName:
+        routing = self.config.routing
+        name = routing.symbols.get(instrument.symbol) or routing.exchanges.get(
+            instrument.exchange
+        )
+        return VenueName(name or routing.default)
+
+    def add_client_sink(self, sink: ClientSink) -> None:
+        """Call `sink` with every client-visible event, in order, once it may be sent."""
+        self._client_sinks.append(sink)
+
+    # Life cycle.
+
+    def start(self) -> None:
+        """Recover from the audit log, then start taking inputs."""
+        mode = self.config.audit.mode
+        if mode != "off":
+            from compliance.audit.reader import read_events, recover
+            from compliance.audit.writer import AuditLog
+
+            directory = Path(self.config.audit.directory)
+            directory.mkdir(parents=True, exist_ok=True)
+            result = recover(directory)
+            log.info("audit log recovered: %s", result)
+            self.recovered_events = self.engine.replay(read_events(directory))
+            log.info("state rebuilt from %d events: digest=%s", self.recovered_events,
+                     self.engine.digest())
+            self._audit = AuditLog(self.config.audit, on_durable=self._released)
+        self.engine.subscribe(self._on_event)
+        self._restore_venues()
+        self._thread = threading.Thread(target=self._run, name="oms-engine", daemon=True)
+        self._thread.start()
+
+    def _restore_venues(self) -> None:
+        """Put the orders that were working on the embedded venue back on it."""
+        from gateways.embedded import EmbeddedVenue
+
+        live = sorted(self.engine.book.open_orders(), key=lambda o: o.created_ns)
+        for order in live:
+            venue = self.engine.venues.get(order.venue)  # type: ignore[arg-type]
+            if isinstance(venue, EmbeddedVenue):
+                venue.restore(order)
+        if live:
+            log.info("restored %d live orders onto their venues", len(live))
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            self._thread.join(timeout=10)
+            self._thread = None
+        if self._audit is not None:
+            self._audit.close()
+            self._audit = None
+
+    # Inputs (any thread).
+
+    def submit(self, command: Command) -> None:
+        self._queue.put(command)
+
+    def post_report(self, report: VenueReport) -> None:
+        self._queue.put(report)
+
+    def call(self, function: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Run `function` on the engine thread and return its result."""
+        call = Call(function)
+        self._queue.put(call)
+        if not call.done.wait(timeout):
+            raise TimeoutError("the engine thread did not answer")
+        if call.error is not None:
+            raise call.error
+        return call.result
+
+    def flush(self) -> None:
+        """Wait until every input posted so far is applied and its events are durable."""
+        self.call(lambda: None)
+        if self._audit is not None:
+            self._audit.flush()
+
+    # The engine thread.
+
+    def _run(self) -> None:
+        take = self._queue.get
+        engine = self.engine
+        observe = self.metrics.engine_seconds.observe
+        while True:
+            item = take()
+            if item is _STOP:
+                return
+            started = time.perf_counter()
+            try:
+                if isinstance(item, _COMMANDS):
+                    engine.handle(item)
+                elif isinstance(item, VenueReport):
+                    engine.on_venue_report(item)
+                elif isinstance(item, Call):
+                    try:
+                        item.result = item.function()
+                    except BaseException as error:  # handed back to the caller
+                        item.error = error
+                    finally:
+                        item.done.set()
+            except Exception:
+                # A bug in our own code: the input is logged, counted and answered.
+                log.exception("engine failed on %r", item)
+                self.metrics.engine_errors.inc()
+                if isinstance(item, _COMMANDS):
+                    self._refuse(item)
+            observe(time.perf_counter() - started)
+
+    def _refuse(self, command: Command) -> None:
+        try:
+            self.engine.refuse(command, "internal error: the OMS could not process this request")
+        except Exception:
+            log.exception("could not answer %r after an internal error", command)
+
+    def _on_event(self, event: Event) -> None:
+        self.metrics.observe(event)
+        visible = event.exec_type is not None or event.is_cancel_reject
+        if visible and self._durable:
+            # Queued before the log sees it, so its release can never be missed.
+            self._outbox.append(event)
+        if self._audit is not None:
+            self._audit.append(event)
+        if visible and not self._durable:
+            self._deliver(event)
+
+    def _released(self, durable_seq: int) -> None:
+        """Audit writer thread: events up to `durable_seq` are on disk; send their reports."""
+        if not self._durable:
+            return
+        outbox = self._outbox
+        while outbox and outbox[0].seq <= durable_seq:
+            self._deliver(outbox.popleft())
+
+    def _deliver(self, event: Event) -> None:
+        for sink in self._client_sinks:
+            try:
+                sink(event)
+            except Exception:
+                log.exception("client sink failed on %s", event.describe())
+
+    # Operator commands (any thread; run on the engine thread).
+
+    def end_of_day(self) -> None:
+        """Day orders end on every embedded venue; traded notional limits start again."""
+
+        def run() -> None:
+            for venue in self.engine.venues.values():
+                end = getattr(venue, "end_of_day", None)
+                if end is not None:
+                    end()
+            self.risk.reset_day()
+
+        self.call(run)
+
+    def set_kill_switch(self, account: str | None, engaged: bool) -> None:
+        log.warning("kill switch %s for %s", "engaged" if engaged else "released",
+                    account or "all accounts")
+        self.call(lambda: self.risk.set_kill_switch(account, engaged))  # type: ignore[arg-type]
