@@ -143,7 +143,9 @@ def load_config(path: Path | str | None = None) -> OmsConfig:
 
 def _check(config: OmsConfig, file: Path) -> None:
     if config.audit.mode not in ("durable", "async", "off"):
-        raise ConfigError(f"{file}: audit.mode must be durable, async or off: {config.audit.mode!r}")
+        raise ConfigError(
+            f"{file}: audit.mode must be durable, async or off: {config.audit.mode!r}"
+        )
     if config.fix.store not in ("file", "memory"):
         raise ConfigError(f"{file}: fix.store must be file or memory: {config.fix.store!r}")
     if config.fix.log not in ("file", "none"):
@@ -155,7 +157,9 @@ def _check(config: OmsConfig, file: Path) -> None:
     routed += list(config.routing.exchanges.values())
     for name in routed:
         if name not in config.venues:
-            raise ConfigError(f"{file}: routing names venue {name!r}, which venues does not define")
+            raise ConfigError(
+                f"{file}: routing names venue {name!r}, which [venues] does not define"
+            )
     seen: set[str] = set()
     for session in config.fix.sessions:
         if session.begin_string not in ("FIX.4.2", "FIX.4.4"):
@@ -212,7 +216,8 @@ def _convert(hint: Any, value: Any, name: str, file: Path) -> Any:
         return tuple(_convert(item, v, f"{name}[{i}]", file) for i, v in enumerate(value))
     if origin is dict:
         _, item = typing.get_args(hint)
-        return {k: _convert(item, v, f"{name}.{k}", file) for k, v in _table(value, name, file).items()}
+        table = _table(value, name, file)
+        return {k: _convert(item, v, f"{name}.{k}", file) for k, v in table.items()}
     if origin in (types.UnionType, typing.Union):
         hint = next(a for a in typing.get_args(hint) if a is not type(None))
     if hint is Decimal:
