@@ -1,0 +1,84 @@
+"""The configuration loader: the shipped files load, mistakes are refused by name."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from oms.config import DEFAULT_CONFIG, ConfigError, load_config
+from oms.refdata import ReferenceDataError, load_instruments
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "instruments.csv").write_text(
+        (DEFAULT_CONFIG.parent / "instruments.csv").read_text()
+    )
+    path = tmp_path / "oms.toml"
+    path.write_text(text)
+    return path
+
+
+def test_shipped_config_loads_with_three_sessions_and_their_accounts() -> None:
+    config = load_config()
+    sessions = {s.sender_comp_id: s for s in config.fix.sessions}
+    assert config.fix.port == 9876 and config.fix.comp_id == "OMS"
+    assert sessions["CLIENT1"].begin_string == "FIX.4.4"
+    assert sessions["CLIENT2"].default_account == "ACC2"
+    assert sessions["CLIENT3"].begin_string == "FIX.4.2"
+    assert config.accounts["ACC1"].max_order_notional == Decimal("10000000")
+    assert config.routing.default == "embedded"
+
+
+def test_shipped_instruments_hold_twenty_liquid_equities_with_aapl_and_msft() -> None:
+    instruments = load_instruments(load_config().instruments)
+    tradable = [i for i in instruments.values() if i.tradable]
+    assert len(tradable) >= 20
+    assert str(instruments["AAPL"].tick_size) == "0.01"
+    assert instruments["AAPL"].reference_price == 190 * 10**8
+    assert instruments["MSFT"].reference_price == 420 * 10**8
+    assert instruments["AAPL"].lot == 1
+
+
+def test_unknown_key_is_refused_naming_the_key_and_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, '[accounts.A]\nmax_order_quantty = 5\n')
+    with pytest.raises(ConfigError, match=r"oms.toml: unknown key 'accounts.A.max_order_quantty'"):
+        load_config(path)
+
+
+def test_wrong_type_is_refused_naming_the_key(tmp_path: Path) -> None:
+    path = write(tmp_path, '[fix]\nport = "9876"\n')
+    with pytest.raises(ConfigError, match=r"fix.port must be int"):
+        load_config(path)
+
+
+def test_session_with_an_undefined_account_is_refused(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[[fix.sessions]]\nsender_comp_id = "C"\naccounts = ["NOPE"]\n',
+    )
+    with pytest.raises(ConfigError, match=r"account 'NOPE' has no \[accounts\] table"):
+        load_config(path)
+
+
+def test_routing_to_an_undefined_venue_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, '[routing]\ndefault = "XNYS"\n')
+    with pytest.raises(ConfigError, match=r"routing names venue 'XNYS'"):
+        load_config(path)
+
+
+def test_invalid_toml_is_refused_naming_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "[fix\n")
+    with pytest.raises(ConfigError, match=r"oms.toml: not valid TOML"):
+        load_config(path)
+
+
+def test_instrument_price_off_its_tick_grid_is_refused_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "instruments.csv"
+    path.write_text(
+        "symbol,exchange,currency,tick_size,lot_size,reference_price,tradable\n"
+        "ABC,XNAS,USD,0.05,1,10.01,true\n"
+    )
+    with pytest.raises(ReferenceDataError, match=r"instruments.csv:2: reference_price"):
+        load_instruments(path)
