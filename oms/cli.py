@@ -19,6 +19,7 @@ _HANDLERS = {
     "demo": "gateways.demo:main",
     "replay": "gateways.fix.replay:main",
     "audit": "compliance.audit.cli:main",
+    "admin": "oms.admin:main",
 }
 
 
@@ -113,6 +114,22 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["parquet", "csv"], default="parquet")
     export.add_argument("--output", required=True)
     queries.add_parser("verify", help="check the hash chain of every segment")
+    admin = commands.add_parser("admin", help="operator commands to a running OMS")
+    admin.add_argument("--config", default=str(DEFAULT_CONFIG),
+                       help="configuration whose admin endpoint to call")
+    controls = admin.add_subparsers(dest="action", required=True, metavar="ACTION")
+    kill = controls.add_parser("kill-switch", help="deny every new order (cancels pass)")
+    kill.add_argument("state", choices=["on", "off"])
+    kill.add_argument("--account", help="one account (default: all accounts)")
+    controls.add_parser("end-of-day", help="end the trading day: Day orders are done")
+    listing = controls.add_parser("open-orders", help="live orders")
+    listing.add_argument("--account")
+    listing.add_argument("--symbol")
+    depth = controls.add_parser("depth", help="the OMS book's price levels of an instrument")
+    depth.add_argument("symbol")
+    depth.add_argument("--levels", type=int, default=5)
+    controls.add_parser("risk", help="kill switches and each account's usage")
+    controls.add_parser("digest", help="a hash of the whole engine state")
     return parser
 
 

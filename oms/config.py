@@ -98,6 +98,15 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AdminConfig:
+    """The operators' control endpoint (XML-RPC on loopback): kill switch, end of day."""
+
+    host: str = "127.0.0.1"
+    port: int = 9465
+    enabled: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
 class OmsConfig:
     path: Path
     instruments: Path
@@ -108,6 +117,7 @@ class OmsConfig:
     routing: RoutingConfig = RoutingConfig()
     audit: AuditConfig = AuditConfig()
     metrics: MetricsConfig = MetricsConfig()
+    admin: AdminConfig = AdminConfig()
 
 
 T = TypeVar("T")
