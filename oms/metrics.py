@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from oms.events import Event, EventKind
@@ -52,7 +54,7 @@ class Metrics:
             registry=self.registry,
         )
         self._kinds = {kind: self.events.labels(kind.value) for kind in EventKind}
-        self._server: object | None = None
+        self._server: Any = None
 
     def observe(self, event: Event) -> None:
         self._kinds[event.kind].inc()
@@ -63,6 +65,14 @@ class Metrics:
             check = event.risk.check if event.risk is not None else "validation"
             self.denials.labels(kind.value, check).inc()
 
-    def serve(self, host: str, port: int) -> None:
-        """Expose /metrics over HTTP (prometheus_client's own server)."""
-        self._server = start_http_server(port, addr=host, registry=self.registry)
+    def serve(self, host: str, port: int) -> int:
+        """Expose /metrics over HTTP (prometheus_client's own server); returns the port."""
+        server, _ = start_http_server(port, addr=host, registry=self.registry)
+        self._server = server
+        return int(server.server_address[1])
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
