@@ -57,6 +57,11 @@ STATE_TABLE: dict[OrdStatus, dict[R, str]] = {
         R.FILL: _FILL_TARGETS,
         R.CANCELED: "Canceled",
         R.EXPIRED: "Expired",
+        # A cancel or replace may be sent before the ack; the venue answers it as usual.
+        R.REPLACED: "Pending New, with the new terms",
+        R.CANCEL_REJECTED: "unchanged; the pending request ends",
+        R.DONE_FOR_DAY: "Done for Day",
+        R.RESTATED: "Pending New, with the restated OrderQty",
     },
     S.NEW: {
         R.FILL: _FILL_TARGETS,
@@ -82,7 +87,8 @@ STATE_TABLE: dict[OrdStatus, dict[R, str]] = {
     S.CANCELED: {R.FILL: "Canceled (a late fill, flagged)", R.CANCEL_REJECTED: "Canceled"},
     S.EXPIRED: {R.FILL: "Expired (a late fill, flagged)", R.CANCEL_REJECTED: "Expired"},
     S.DONE_FOR_DAY: {R.FILL: "Done for Day (a late fill, flagged)"},
-    S.REJECTED: {},
+    # A fill after the venue's reject contradicts it, but a trade is never dropped.
+    S.REJECTED: {R.FILL: "Rejected (a fill after a reject, flagged)"},
 }
 
 
