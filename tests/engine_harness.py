@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from scripted_venue import ScriptedVenue
+
 from compliance.risk import RiskChecks
 from gateways.embedded import EmbeddedVenue
 from oms.commands import CancelOrder, NewOrder, ReplaceOrder, StatusRequest
@@ -36,7 +38,6 @@ from oms.model import (
 )
 from oms.order import Order
 from oms.refdata import Instrument, load_instruments
-from scripted_venue import ScriptedVenue
 
 # 2024-06-03T13:30:00Z, a Monday's market open in New York.
 T0 = 1_717_421_400_000_000_000

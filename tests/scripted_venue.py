@@ -139,6 +139,15 @@ class ScriptedVenue:
     def expired(self, order: OrderID | None = None) -> VenueReport:
         return self._send(R.EXPIRED, self._target(order), text="ExpireTime reached")
 
+    def order_status(
+        self, quantity: int | None = None, cum_quantity: int | None = None,
+        order: OrderID | None = None,
+    ) -> VenueReport:
+        """The venue's answer to a status request: its OrderQty and CumQty of the order."""
+        return self._send(
+            R.STATUS, self._target(order), quantity=quantity, cum_quantity=cum_quantity
+        )
+
     def dup(self) -> VenueReport:
         """Send the previous report again, with the same venue ExecID."""
         if not self.sent:

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from engine_harness import CLIENT1, ScriptedHarness
+
 from oms.events import Event
 from oms.model import ClOrdID, OrderID, OrdType, Side, TimeInForce
 
