@@ -639,7 +639,15 @@ class Engine:
         cum = order.cum_quantity + quantity
         status = status_after_quantities(order.status, terms.quantity, cum)
         text = report.text
-        if order.status in TERMINAL:
+        if order.status is S.FILLED:
+            # Every share was filled already: the venue filled beyond OrderQty.
+            text = (
+                f"overfill: venue reported LastQty {quantity} on a Filled order, "
+                f"CumQty {cum} beyond OrderQty {terms.quantity}"
+            )
+            log.warning("overfill: order=%s last_qty=%s cum_qty=%s order_qty=%s",
+                        order.order_id, quantity, cum, terms.quantity)
+        elif order.status in TERMINAL:
             # A trade the venue made before it saw our cancel: real, so recorded (flagged).
             text = f"late fill on a {order.status.label} order: LastQty {quantity}"
             log.warning("late fill: order=%s status=%s last_qty=%s",
