@@ -478,6 +478,34 @@ def test_fok_that_would_reach_its_own_order_midway_is_canceled_without_any_fill(
     assert "only 5 of 10" in events[1][3]
 
 
+def test_self_match_cancel_resting_clears_own_orders_across_a_sweep() -> None:
+    venue = Venue(SelfMatchPolicy.CANCEL_RESTING)
+    venue.limit("mine1", SELL, 5, p(100), owner="me")
+    venue.limit("other1", SELL, 5, p(100), owner="x")
+    venue.limit("mine2", SELL, 5, p(101), owner="me")
+    venue.limit("other2", SELL, 5, p(102), owner="y")
+    venue.take()
+    venue.market("b", BUY, 10, owner="me")
+    events = venue.take()
+    assert [e[:2] for e in events if e[0] == "canceled"] == [
+        ("canceled", "mine1"),
+        ("canceled", "mine2"),
+    ]
+    assert len(venue.engine) == 0
+    assert [e[1:4] for e in events if e[0] == "fill" and e[1] == "b"] == [
+        ("b", 5, p(100)),
+        ("b", 5, p(102)),
+    ]
+
+
+def test_market_fok_fills_completely_or_not_at_all(venue: Venue) -> None:
+    venue.limit("s", SELL, 5, p(100))
+    venue.market("m1", BUY, 6, tif=FOK)
+    assert venue.recorder.fills("m1") == []
+    venue.market("m2", BUY, 5, tif=FOK)
+    assert venue.recorder.fills("m2") == [(5, p(100))]
+
+
 def test_fok_under_cancel_resting_counts_only_other_owners_liquidity() -> None:
     venue = Venue(SelfMatchPolicy.CANCEL_RESTING)
     venue.limit("mine", SELL, 10, p(100), owner="me")
@@ -620,7 +648,9 @@ def test_replace_of_an_unknown_order_is_refused(venue: Venue) -> None:
 # -- end of day and expiry --------------------------------------------------------------------
 
 
-def test_end_of_day_ends_day_orders_and_day_stops_and_keeps_gtc_and_gtd(venue: Venue) -> None:
+def test_end_of_day_ends_day_orders_and_waiting_day_or_ioc_stops_and_keeps_gtc_and_gtd(
+    venue: Venue,
+) -> None:
     venue.limit("day", BUY, 10, p(100))
     venue.limit("gtc", BUY, 10, p(99), tif=GTC)
     venue.engine.submit(
@@ -628,9 +658,14 @@ def test_end_of_day_ends_day_orders_and_day_stops_and_keeps_gtc_and_gtd(venue: V
     )
     venue.stop("day-stop", SELL, 7, p(90))
     venue.stop("gtc-stop", SELL, 7, p(90), tif=GTC)
+    venue.stop("ioc-stop", SELL, 3, p(90), tif=IOC)
     venue.take()
     venue.engine.end_of_day()
-    assert venue.take() == [("done_for_day", "day", 10), ("done_for_day", "day-stop", 7)]
+    assert venue.take() == [
+        ("done_for_day", "day", 10),
+        ("done_for_day", "day-stop", 7),
+        ("done_for_day", "ioc-stop", 3),
+    ]
     assert len(venue.engine) == 3
 
 
