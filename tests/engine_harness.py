@@ -203,7 +203,7 @@ class EngineHarness:
             for order_id, order in book.by_id.items() if order_id not in skip
         }
         accounts = {a: sorted(o.order_id for o in book.open_orders(a)) for a in self.limits}
-        symbols = {o.terms.symbol for o in book.by_id.values()}
+        symbols = {o.terms.symbol for i, o in book.by_id.items() if i not in skip}
         usage = {
             account: (u.open_orders, u.traded_notional, sorted(
                 (s, e.position, e.working_buy, e.working_sell) for s, e in u.symbols.items()
@@ -215,7 +215,6 @@ class EngineHarness:
             "open orders": accounts,
             "depth": {s: book.depth(s, 100) for s in symbols},
             "usage": usage,
-            "sessions": sorted(book.sessions()),
         }
 
 
