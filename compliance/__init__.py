@@ -1,0 +1,1 @@
+"""Compliance: the pre-trade risk checks and the audit log."""

@@ -1,0 +1,363 @@
+"""The audit log writer: every event, group-committed to disk on its own thread.
+
+The engine thread calls `append` for each event; that only puts the event on a deque. The
+writer thread takes what has gathered, converts it to one record batch, writes it to the
+current segment, fsyncs, and only then advances `durable_seq` and calls `on_durable`. In
+durable mode the runtime holds each report until its event is durable; in async mode it
+does not wait, but the same writer still writes and fsyncs behind it.
+
+Grouping: when the writer is idle and a first event arrives, it waits up to
+`batch_window_ms` for more to join (cut short by `flush` or `close`), then takes up to
+`batch_events`. Events that arrive while a batch is being written have already waited, so
+the next batch is taken at once with everything buffered. A batch is never split into
+single rows while more are waiting.
+
+Segments rotate when one reaches `segment_bytes` (checked after each batch, so a segment
+may exceed it by one batch) and when an event's UTC date is later than the segment's,
+which starts a new segment for each trading day. The date only moves forward: an event
+stamped earlier than its segment's day (a clock stepped back) stays in that segment.
+
+A failure on the writer thread (disk full, a bad event, an `on_durable` that raises) is
+kept, logged at ERROR once, and raised as AuditLogError from every later `append`, `flush`
+and `close`, so the engine can stop taking orders. Events not yet durable stay unwritten in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import operator
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from itertools import repeat
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from compliance.audit.errors import AuditLogError
+from compliance.audit.schema import audit_schema, batch_from_events
+from compliance.audit.segments import (
+    CHAIN_START_KEY,
+    CREATED_KEY,
+    batch_metadata,
+    chain_link,
+    chain_tail,
+    segment_day,
+    segment_name,
+)
+from oms.config import AuditConfig
+from oms.events import Event
+
+log = logging.getLogger(__name__)
+
+_TIME_NS = operator.itemgetter(1)
+# A commit (one fsync) takes at most this many batches of `batch_events`: enough to catch
+# up after a burst in one fsync, few enough that the first of them is not kept waiting.
+_BATCHES_PER_COMMIT = 16
+
+
+class AuditLog:
+    """An append-only, hash-chained, crash-safe log of every event.
+
+    Open it after `compliance.audit.reader.recover` has repaired any torn tail; it refuses a
+    log that still has one. It always starts a new segment, continuing the hash chain and
+    the sequence numbers from the log's last batch. `append` must see events in increasing
+    `seq` order (the engine's single thread guarantees it).
+    """
+
+    def __init__(
+        self,
+        config: AuditConfig,
+        *,
+        on_durable: Callable[[int], None] | None = None,
+        clock: Callable[[], int] = time.time_ns,
+        compression: str | None = None,
+    ) -> None:
+        if config.batch_events < 1 or config.segment_bytes < 1:
+            raise ValueError("audit batch_events and segment_bytes must be positive")
+        self._config = config
+        self._directory = Path(config.directory)
+        self._on_durable = on_durable
+        self._clock = clock
+        self._options = pa.ipc.IpcWriteOptions(compression=compression)
+        self._window = max(config.batch_window_ms, 0.0) / 1000.0
+        self._batch_events = config.batch_events
+        self._off = config.mode == "off"
+
+        self._pending: deque[Event] = deque()
+        self._wake = threading.Event()
+        self._idle = False
+        self._stopping = False
+        self._flush_wanted = False
+        # The writer takes events under this lock so `flush` can tell what it has taken.
+        self._take_lock = threading.Lock()
+        self._durable_changed = threading.Condition()
+        self._error: BaseException | None = None
+        self._closed = False
+
+        self._segment: _OpenSegment | None = None
+        self._durable_seq = 0
+        self._taken_seq = 0
+        self._written_seq = 0
+        self._last_hash = b""
+        self._thread: threading.Thread | None = None
+        if self._off:
+            return
+        self._directory.mkdir(parents=True, exist_ok=True)
+        tail = chain_tail(self._directory)
+        self._durable_seq = self._taken_seq = self._written_seq = tail.last_seq
+        self._last_hash = tail.last_hash
+        log.info(
+            "audit log open: directory=%s mode=%s segments=%d last_seq=%d",
+            self._directory, config.mode, tail.segments, tail.last_seq,
+        )  # fmt: skip
+        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+        self._thread.start()
+
+    # The engine's side.
+
+    def append(self, event: Event) -> None:
+        """Queue one event for the log; cheap, and never blocks on the disk."""
+        if self._error is not None or self._closed:
+            self._refuse()
+        if self._off:
+            self._durable_seq = event.seq
+            if self._on_durable is not None:
+                self._on_durable(event.seq)
+            return
+        self._pending.append(event)
+        if self._idle:
+            self._wake.set()
+
+    @property
+    def durable_seq(self) -> int:
+        """The highest seq on disk: every event up to it has been written and fsynced."""
+        return self._durable_seq
+
+    def wait_durable(self, seq: int, timeout: float | None = None) -> bool:
+        """Wait until `seq` is durable; False on timeout. Raises if the writer failed."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._durable_changed:
+            while self._durable_seq < seq:
+                if self._error is not None:
+                    break
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._durable_changed.wait(remaining)
+        if self._error is not None:
+            self._refuse()
+        return True
+
+    def flush(self) -> None:
+        """Block until every event appended so far is durable."""
+        if self._error is not None:
+            self._refuse()
+        if self._off:
+            return
+        if threading.current_thread() is self._thread:
+            raise AuditLogError("flush() called from the audit writer thread would never end")
+        with self._take_lock:
+            target = self._pending[-1].seq if self._pending else self._taken_seq
+        self._flush_wanted = True
+        self._wake.set()
+        self.wait_durable(target)
+
+    def close(self) -> None:
+        """Write everything appended, close the segment cleanly and stop the writer."""
+        if self._thread is not None and threading.current_thread() is not self._thread:
+            self._stopping = True
+            self._wake.set()
+            self._thread.join()
+            self._thread = None
+        self._closed = True
+        if self._error is not None:
+            self._refuse()
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _refuse(self) -> None:
+        if self._error is not None:
+            raise AuditLogError(f"the audit log failed: {self._error!r}") from self._error
+        raise AuditLogError("the audit log is closed")
+
+    # The writer thread.
+
+    def _run(self) -> None:
+        try:
+            while True:
+                events = self._take()
+                if events is None:
+                    break
+                self._commit(events)
+            if self._segment is not None:
+                self._segment.close()
+                self._segment = None
+        except BaseException as error:
+            self._fail(error)
+
+    def _take(self) -> list[Event] | None:
+        """The next batch of events, or None once closing and nothing is left."""
+        pending = self._pending
+        if not pending:
+            # Idle: appenders wake us only while this flag is up, which keeps append cheap.
+            self._wake.clear()
+            self._idle = True
+            while not pending:
+                if self._stopping:
+                    self._idle = False
+                    return None
+                self._wake.wait()
+                self._wake.clear()
+            self._idle = False
+            if len(pending) < self._batch_events and not (self._flush_wanted or self._stopping):
+                self._wake.clear()
+                self._wake.wait(self._window)
+        with self._take_lock:
+            self._flush_wanted = False
+            count = min(len(pending), self._batch_events * _BATCHES_PER_COMMIT)
+            events = list(map(operator.call, repeat(pending.popleft, count)))
+            self._taken_seq = events[-1].seq
+        return events
+
+    def _commit(self, events: list[Event]) -> None:
+        """Write `events` as record batches of at most `batch_events`, then fsync once."""
+        limit = self._batch_events
+        for run in self._runs_by_day(events):
+            # Even batches: 1025 events make two of 513 and 512, not 1024 and a lone one.
+            batches = -(-len(run) // limit)
+            size = -(-len(run) // batches)
+            for start in range(0, len(run), size):
+                self._write(run[start : start + size])
+        segment = self._segment
+        assert segment is not None
+        segment.sync()
+        durable = events[-1].seq
+        with self._durable_changed:
+            self._durable_seq = durable
+            self._durable_changed.notify_all()
+        if self._on_durable is not None:
+            self._on_durable(durable)
+
+    def _runs_by_day(self, events: list[Event]) -> list[list[Event]]:
+        """Split where an event's UTC date passes the current segment's (rare)."""
+        day = self._segment.day if self._segment is not None else None
+        if day is not None and segment_day(max(map(_TIME_NS, events))) <= day:
+            return [events]
+        runs: list[list[Event]] = []
+        for event in events:
+            event_day = segment_day(event.time_ns)
+            if day is None or event_day > day:
+                day = event_day
+                runs.append([])
+            runs[-1].append(event)
+        return runs
+
+    def _write(self, events: list[Event]) -> None:
+        day = segment_day(events[0].time_ns)
+        segment = self._segment
+        if segment is None or day > segment.day or segment.size >= self._config.segment_bytes:
+            if segment is not None:
+                segment.close()
+            segment = self._segment = self._open_segment(day, events[0].seq)
+        batch = batch_from_events(events)
+        seqs = batch.column(0).to_numpy()
+        if seqs[0] <= self._written_seq or (len(seqs) > 1 and not (np.diff(seqs) > 0).all()):
+            raise AuditLogError(
+                f"events out of order: seq {int(seqs[0])}..{int(seqs[-1])} after "
+                f"{self._written_seq}"
+            )
+        message = batch.serialize()
+        first_in_segment = segment.batches == 0
+        digest = chain_link(
+            self._last_hash, message, segment.schema_message if first_in_segment else None
+        )
+        metadata = batch_metadata(self._last_hash, digest, int(seqs[0]), int(seqs[-1]))
+        segment.write(batch, metadata)
+        self._last_hash = digest
+        self._written_seq = int(seqs[-1])
+
+    def _open_segment(self, day: int, first_seq: int) -> _OpenSegment:
+        path = self._directory / segment_name(day, first_seq)
+        metadata = {
+            CHAIN_START_KEY: self._last_hash.hex().encode(),
+            CREATED_KEY: str(self._clock()).encode(),
+        }
+        segment = _OpenSegment(path, day, audit_schema(metadata), self._options)
+        log.info("audit segment opened: %s", path.name)
+        return segment
+
+    def _fail(self, error: BaseException) -> None:
+        self._error = error
+        log.error("audit log writer failed; no further events will be recorded", exc_info=error)
+        with self._durable_changed:
+            self._durable_changed.notify_all()
+        segment, self._segment = self._segment, None
+        if segment is not None:
+            segment.abandon()
+
+
+class _OpenSegment:
+    """The segment being written: an Arrow stream over a buffered file, fsynced per commit."""
+
+    def __init__(
+        self, path: Path, day: int, schema: pa.Schema, options: pa.ipc.IpcWriteOptions
+    ) -> None:
+        self.path = path
+        self.day = day
+        self.batches = 0
+        # Exclusive creation: a segment is never overwritten, whatever the directory holds.
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        self._file = pa.OSFile(str(path), mode="w")
+        self._stream = pa.BufferedOutputStream(self._file, buffer_size=1 << 20)
+        self._writer = pa.ipc.new_stream(self._stream, schema, options=options)
+        self.schema_message = schema.serialize().to_pybytes()
+        _sync_directory(path.parent)
+
+    @property
+    def size(self) -> int:
+        return int(self._stream.tell())
+
+    def write(self, batch: pa.RecordBatch, metadata: dict[bytes, bytes]) -> None:
+        self._writer.write_batch(batch, custom_metadata=metadata)
+        self.batches += 1
+
+    def sync(self) -> None:
+        self._stream.flush()
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        """Write the end-of-stream marker, fsync and close."""
+        self._writer.close()
+        self.sync()
+        self._stream.close()
+        os.close(self._fd)
+        log.info("audit segment closed: %s (%d batches)", self.path.name, self.batches)
+
+    def abandon(self) -> None:
+        """After a failure: release the file, dropping what is still buffered.
+
+        The failure itself is already recorded; whatever reached the disk is a torn tail
+        that recovery sets aside, so errors while letting go add nothing.
+        """
+        for release in (self._file.close, lambda: os.close(self._fd)):
+            try:
+                release()
+            except (OSError, pa.ArrowException) as error:
+                log.debug("releasing %s after a failure: %r", self.path.name, error)
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make a new segment's directory entry durable, not just its contents."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
