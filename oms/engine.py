@@ -875,7 +875,9 @@ class Engine:
             book.use_cl_ord_id(event.session, event.cl_ord_id, order)  # type: ignore[arg-type]
         elif kind is K.CANCELED or kind is K.REPLACED or kind is K.CANCEL_REJECTED:
             order.pending = None
-        elif status in TERMINAL and kind is not K.TRADE:
+        elif status in TERMINAL and kind is not K.TRADE and kind is not K.RESTATED:
+            # A fill or a restatement that fills the order leaves its request pending:
+            # the venue still answers it (a cancel reject, too late), as the event says.
             order.pending = None
 
         moved = terms is not old_terms and (
