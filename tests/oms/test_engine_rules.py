@@ -480,6 +480,26 @@ def test_restatement_changes_order_quantity_and_leaves_and_says_why(h: ScriptedH
     assert exposure(h)[2] == 500
 
 
+def test_restatement_to_cum_quantity_while_a_cancel_is_pending_keeps_the_request_open(
+    h: ScriptedHarness,
+) -> None:
+    h.working("X", 1000)
+    h.venue.fill(400, "190.00")
+    h.cancel("Y", "X")
+    h.take()
+
+    h.venue.restated(400, reason=5)
+    restated = only(h.take())
+    h.venue.cancel_reject(0)
+    reject = only(h.take())
+
+    assert (restated.ord_status, restated.leaves_quantity) == (S.PENDING_CANCEL, 0)
+    assert h.order("X").status is S.FILLED
+    assert reject.is_cancel_reject
+    assert (reject.cl_ord_id, reject.orig_cl_ord_id, reject.ord_status) == ("Y", "X", S.FILLED)
+    assert h.order("X").pending is None
+
+
 def test_done_for_day_ends_a_part_filled_day_order_with_no_leaves(h: ScriptedHarness) -> None:
     h.working("X", 1000)
     h.venue.fill(300, "190.00")
