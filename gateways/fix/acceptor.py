@@ -1,0 +1,291 @@
+"""The FIX acceptor clients trade through: requests in, reports out.
+
+Threads (see also `oms.runtime`):
+- quickfix's acceptor thread runs every callback of every client session, holding that
+  session's lock. A request is decoded there and posted to the engine with
+  `Runtime.submit`, which never blocks. A request the codec refuses, and a message our own
+  code fails on, are answered there too, on the same session, which quickfix allows.
+- the runtime calls `ClientSessions.deliver` with each client-visible event once it may be
+  sent (on the engine thread, or on the audit writer thread in durable mode); it encodes the
+  report and sends it with `quickfix.Session.sendToTarget`, which takes only that session's
+  lock. quickfix's non-threaded acceptor queues what a slow client's socket cannot take.
+
+What a client gets for what it sends:
+- a malformed message: a session Reject(35=3) from quickfix's dictionary validation;
+- a message type the dictionary defines but we do not handle: BusinessMessageReject(35=j)
+  with BusinessRejectReason(380)=3; a MsgType the dictionary does not define at all is a
+  session Reject with SessionRejectReason(373)=11 from quickfix;
+- a value FIX allows but we do not support: ExecutionReport Rejected or OrderCancelReject;
+- a message our own code fails on: BusinessMessageReject with reason 0 naming the error.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import quickfix
+
+from gateways.fix import codec, reports
+from gateways.fix.codec import DecodeError, Refusal
+from gateways.fix.messagelog import MessageLog
+from gateways.fix.session import FixSetupError, GuardedApplication, comp_ids, store_factory
+from gateways.fix.settings import acceptor_settings, is_loopback
+from gateways.fix.wire import build_message, parse_fields, printable
+from oms.config import OmsConfig
+from oms.events import Event
+from oms.model import SessionID
+from oms.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class ClientSessions(GuardedApplication):
+    """The quickfix Application of the client acceptor, and the runtime's client sink."""
+
+    def __init__(self, runtime: Runtime, begin_strings: dict[str, str],
+                 message_log: MessageLog | None = None) -> None:
+        super().__init__()
+        self._runtime = runtime
+        self._begin_strings = begin_strings
+        self._message_log = message_log
+        self._session_ids: dict[str, quickfix.SessionID] = {}
+        self._logged_on: set[str] = set()
+        # Reports sent to a client while it was logged out: lost if it logs on with a reset.
+        self._undelivered: defaultdict[str, int] = defaultdict(int)
+        # (session, ClOrdID) -> perf_counter at the request's arrival, until it is answered.
+        self._arrivals: dict[tuple[str, str | None], float] = {}
+        self._refusals = 0
+        self._ack_seconds = runtime.metrics.ack_seconds
+        self._sessions_gauge = runtime.metrics.sessions.labels("client")
+        self.accepting = True
+        self.stopped = False
+
+    @property
+    def logged_on(self) -> frozenset[str]:
+        return frozenset(self._logged_on)
+
+    # Session life cycle.
+
+    def on_create(self, session_id: quickfix.SessionID) -> None:
+        _, client = comp_ids(session_id)
+        self._session_ids[client] = session_id
+
+    def on_logon(self, session_id: quickfix.SessionID) -> None:
+        _, client = comp_ids(session_id)
+        self._logged_on.add(client)
+        self._sessions_gauge.set(len(self._logged_on))
+        log.info("client logged on: session=%s", session_id)
+
+    def on_logout(self, session_id: quickfix.SessionID) -> None:
+        _, client = comp_ids(session_id)
+        self._logged_on.discard(client)
+        self._sessions_gauge.set(len(self._logged_on))
+        log.info("client logged out: session=%s", session_id)
+
+    # Administrative messages.
+
+    def from_admin(self, message: quickfix.Message, session_id: quickfix.SessionID) -> None:
+        if self._message_log is not None:
+            self._message_log.incoming(message, session_id)
+        msg_type = message.getHeader().getField(35)
+        if msg_type == "A":
+            self._check_logon(message, session_id)
+        elif msg_type == "3":
+            # The client could not take one of our messages: a bug of ours or of theirs.
+            log.warning("client rejected a message of ours: session=%s reject=%s",
+                        session_id, printable(message.toString()))
+        elif msg_type == "5" and message.isSetField(58):
+            log.info("client logs out: session=%s text=%s", session_id, message.getField(58))
+
+    def _check_logon(self, message: quickfix.Message, session_id: quickfix.SessionID) -> None:
+        """Refuse what can still be refused of a Logon; quickfix has already applied a
+        ResetSeqNumFlag(141)=Y by now (it resets before any callback)."""
+        _, client = comp_ids(session_id)
+        # A second Logon(35=A) on a logged-on session (quickfix would take it as a reset).
+        if client in self._logged_on:
+            raise quickfix.RejectLogon("Logon(35=A) on a session that is already logged on")
+        reset = message.isSetField(141) and message.getField(141) == "Y"
+        undelivered = self._undelivered.pop(client, 0)
+        if not reset:
+            return
+        # A reset Logon starts the sequence again, so it must itself be MsgSeqNum(34)=1.
+        seq_num = int(message.getHeader().getField(34))
+        if seq_num != 1:
+            raise quickfix.RejectLogon(
+                f"ResetSeqNumFlag(141)=Y requires MsgSeqNum(34)=1, not {seq_num}"
+            )
+        if undelivered:
+            log.warning(
+                "client reset its sequence numbers: the %d reports sent while it was logged "
+                "out cannot be resent; session=%s", undelivered, session_id,
+            )
+
+    def to_admin(self, message: quickfix.Message, session_id: quickfix.SessionID) -> None:
+        if self._message_log is not None:
+            self._message_log.outgoing(message, session_id)
+        msg_type = message.getHeader().getField(35)
+        if msg_type == "3":
+            log.warning("session reject sent: session=%s reject=%s",
+                        session_id, printable(message.toString()))
+        elif msg_type == "5" and message.isSetField(58):
+            log.info("logout sent: session=%s text=%s", session_id, message.getField(58))
+
+    # Application messages.
+
+    def to_app(self, message: quickfix.Message, session_id: quickfix.SessionID) -> None:
+        if self._message_log is not None:
+            self._message_log.outgoing(message, session_id)
+        if message.getHeader().getField(35) == "j":
+            log.warning("business reject sent: session=%s reject=%s",
+                        session_id, printable(message.toString()))
+
+    def from_app(self, message: quickfix.Message, session_id: quickfix.SessionID) -> None:
+        received_ns = time.time_ns()
+        arrived = time.perf_counter()
+        if self._message_log is not None:
+            self._message_log.incoming(message, session_id)
+        msg_type = message.getHeader().getField(35)
+        if msg_type not in codec.REQUEST_TYPES:
+            # quickfix answers with BusinessMessageReject(35=j), BusinessRejectReason(380)=3.
+            raise quickfix.UnsupportedMessageType()
+        if not self.accepting:
+            self._business_reject(
+                message, session_id, reports.BUSINESS_REJECT_APPLICATION_NOT_AVAILABLE,
+                "the OMS is shutting down; the request was not acted on",
+            )
+            return
+        try:
+            decoded = codec.decode(message.toString(), received_ns)
+        except DecodeError as error:
+            raise _quickfix_error(error) from None
+        if isinstance(decoded, Refusal):
+            self._refuse(decoded, session_id, received_ns, arrived)
+            return
+        log.debug("request: session=%s msg_type=%s cl_ord_id=%s",
+                  decoded.session, msg_type, decoded.cl_ord_id)
+        self._arrivals[(decoded.session, decoded.cl_ord_id)] = arrived
+        self._runtime.submit(decoded)
+
+    def _refuse(self, refusal: Refusal, session_id: quickfix.SessionID, received_ns: int,
+                arrived: float) -> None:
+        """Answer a request the codec refused, on its own session, at once."""
+        self._refusals += 1
+        begin_string = session_id.getBeginString().getValue()
+        exec_id = f"G{received_ns}.{self._refusals}"
+        msg_type, fields = reports.refusal(refusal, begin_string, exec_id, time.time_ns())
+        log.warning("request refused: session=%s cl_ord_id=%s text=%s",
+                    session_id, refusal.fields.get(11), refusal.text)
+        quickfix.Session.sendToTarget(build_message(msg_type, fields), session_id)
+        self._ack_seconds.observe(time.perf_counter() - arrived)
+
+    def callback_failed(self, callback: str, message: quickfix.Message | None,
+                        session_id: quickfix.SessionID, error: BaseException) -> None:
+        """A request our code failed on is answered, so the client is not left waiting."""
+        if callback != "fromApp" or message is None:
+            return
+        self._business_reject(
+            message, session_id, reports.BUSINESS_REJECT_OTHER,
+            f"internal error: the OMS could not process this message and did not act on it "
+            f"({type(error).__name__})",
+        )
+
+    def _business_reject(self, message: quickfix.Message, session_id: quickfix.SessionID,
+                         reason: int, text: str) -> None:
+        fields = parse_fields(message.toString())
+        seq_num = int(fields.get(34, "0"))
+        msg_type, body = reports.business_reject(seq_num, fields.get(35, ""), reason, text,
+                                                 fields.get(11))
+        quickfix.Session.sendToTarget(build_message(msg_type, body), session_id)
+
+    # Reports (the runtime's client sink, on the engine or audit writer thread).
+
+    def deliver(self, event: Event) -> None:
+        client = event.session
+        session_id = self._session_ids.get(client)
+        if session_id is None or self.stopped:
+            log.warning("report not sent: no client session %s: %s", client, event.describe())
+            return
+        msg_type, fields = reports.encode(event, self._begin_strings[client])
+        quickfix.Session.sendToTarget(build_message(msg_type, fields), session_id)
+        if client not in self._logged_on:
+            self._undelivered[client] += 1
+        arrived = self._arrivals.pop((client, event.cl_ord_id), None)
+        if arrived is not None:
+            self._ack_seconds.observe(time.perf_counter() - arrived)
+
+
+def _quickfix_error(error: DecodeError) -> Exception:
+    """The quickfix exception that makes quickfix answer a field we cannot read."""
+    if error.problem == "missing":
+        return quickfix.FieldNotFound(error.tag)
+    if error.problem == "value":
+        return quickfix.IncorrectTagValue(error.tag)
+    return quickfix.IncorrectDataFormat(error.tag, error.text)
+
+
+class ClientAcceptor:
+    """The quickfix acceptor for the configured client sessions, wired to a Runtime."""
+
+    def __init__(self, config: OmsConfig, runtime: Runtime) -> None:
+        self.config = config
+        self._runtime = runtime
+        fix = config.fix
+        message_log = None
+        if fix.log == "file":
+            message_log = MessageLog(Path(config.data_directory) / "fix" / "log")
+        self.sessions = ClientSessions(
+            runtime, {s.sender_comp_id: s.begin_string for s in fix.sessions}, message_log
+        )
+        self._message_log = message_log
+        self._settings = acceptor_settings(fix, Path(config.data_directory))
+        self._store = store_factory(fix.store, self._settings)
+        self._acceptor: quickfix.SocketAcceptor | None = None
+        self._stopped = False
+        self._lock = threading.Lock()
+        runtime.add_client_sink(self.sessions.deliver)
+
+    def start(self) -> None:
+        fix = self.config.fix
+        try:
+            acceptor = quickfix.SocketAcceptor(self.sessions, self._store, self._settings)
+            acceptor.start()
+        except (quickfix.ConfigError, quickfix.RuntimeError) as error:
+            raise FixSetupError(
+                f"FIX acceptor cannot listen on port {fix.port}: {error}"
+            ) from error
+        self._acceptor = acceptor
+        if not is_loopback(fix.host) and fix.host not in ("0.0.0.0", "::"):
+            log.warning("fix.host %s is not enforced: quickfix listens on every interface",
+                        fix.host)
+
+    def stop(self) -> None:
+        """Take no new requests, send what the engine still owes, log every client out."""
+        with self._lock:
+            if self._acceptor is None or self._stopped:
+                return
+            self._stopped = True
+        self.sessions.accepting = False
+        try:
+            self._runtime.flush()
+        except Exception:
+            log.exception("could not flush the engine before logging clients out")
+        self._acceptor.stop()
+        # The acceptor object (and its sessions) stays alive: a report being sent right now
+        # on another thread must still find its session.
+        self.sessions.stopped = True
+        if self._message_log is not None:
+            self._message_log.close()
+        log.info("FIX acceptor stopped")
+
+    def describe(self) -> str:
+        fix = self.config.fix
+        clients = ", ".join(f"{s.sender_comp_id} ({s.begin_string})" for s in fix.sessions)
+        return (f"FIX acceptor on port {fix.port} (fix.host {fix.host}) as {fix.comp_id} "
+                f"for {clients}; store={fix.store}")
+
+
+__all__ = ["ClientAcceptor", "ClientSessions", "SessionID"]

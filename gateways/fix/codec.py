@@ -1,0 +1,289 @@
+"""Client requests to commands: NewOrderSingle (35=D), OrderCancelRequest (35=F),
+OrderCancelReplaceRequest (35=G) and OrderStatusRequest (35=H), FIX 4.2 and FIX 4.4.
+
+By the time a request gets here quickfix has checked it against the session's data
+dictionary: required tags are present, values have their type, enumerated values are ones
+the dictionary lists. Three kinds of outcome are left:
+
+- a command for the engine. Numbers are read as Decimal; a quantity or price that fits our
+  integers becomes one, and one that does not stays a Decimal so that the engine, the one
+  place that decides, denies it naming the field;
+- a `Refusal`: a value FIX allows but the OMS does not support (OrdType(40) pegged, Side(54)
+  cross, TimeInForce(59) at the opening), or a field the OMS needs that the 4.4 dictionary
+  leaves optional (Symbol(55), OrderQty(38)). The acceptor answers it with the business
+  reject FIX defines for the request: ExecutionReport Rejected for a new order,
+  OrderCancelReject for a replace;
+- a `DecodeError` for a value quickfix let through but that cannot be read (a TransactTime
+  with month 13). The acceptor turns it into the quickfix exception that makes quickfix send
+  a session Reject(35=3) naming the tag.
+
+Nothing here touches quickfix objects: the input is the message text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+
+from gateways.fix.wire import parse_fields, parse_utc_timestamp
+from oms.commands import (
+    CancelOrder,
+    Command,
+    FixContext,
+    NewOrder,
+    ReplaceOrder,
+    StatusRequest,
+)
+from oms.model import (
+    Account,
+    ClOrdID,
+    CxlRejReason,
+    OrderID,
+    OrdRejReason,
+    OrdType,
+    SessionID,
+    Side,
+    Symbol,
+    TimeInForce,
+    price_from_decimal,
+)
+
+# MsgType(35) values this codec reads.
+REQUEST_TYPES = frozenset({"D", "F", "G", "H"})
+
+
+class DecodeError(ValueError):
+    """A field quickfix accepted that cannot be read; `problem` is format, value or missing."""
+
+    def __init__(self, tag: int, problem: str, text: str) -> None:
+        super().__init__(text)
+        self.tag = tag
+        self.problem = problem
+        self.text = text
+
+
+class Refusal:
+    """A request the OMS answers without the engine: the reason code, the text naming the
+    tag and value, and the request's fields to echo in the answer."""
+
+    __slots__ = ("msg_type", "reason", "text", "fields")
+
+    def __init__(self, msg_type: str, reason: int, text: str, fields: Mapping[int, str]) -> None:
+        self.msg_type = msg_type
+        self.reason = reason
+        self.text = text
+        self.fields = fields
+
+    def __repr__(self) -> str:
+        return f"Refusal({self.msg_type}, reason={self.reason}, text={self.text!r})"
+
+
+class _Unsupported(Exception):
+    """Raised inside decoding only, caught at once and turned into a Refusal."""
+
+    def __init__(self, text: str, reason: int | None = None) -> None:
+        super().__init__(text)
+        self.text = text
+        self.reason = reason
+
+
+def decode(raw: str, received_ns: int) -> Command | Refusal:
+    """The command a request asks for, or the Refusal that answers it."""
+    fields = parse_fields(raw)
+    msg_type = fields.get(35, "")
+    context = FixContext(
+        fields.get(8, ""), fields.get(49, ""), fields.get(56, ""), _int(fields, 34), raw
+    )
+    session = SessionID(context.sender_comp_id)
+    try:
+        if msg_type == "D":
+            return _new_order(fields, session, received_ns, context)
+        if msg_type == "F":
+            return _cancel(fields, session, received_ns, context)
+        if msg_type == "G":
+            return _replace(fields, session, received_ns, context)
+        if msg_type == "H":
+            return _status(fields, session, received_ns, context)
+    except _Unsupported as unsupported:
+        if msg_type == "D":
+            reason = unsupported.reason or OrdRejReason.UNSUPPORTED_ORDER_CHARACTERISTIC
+        else:
+            reason = CxlRejReason.OTHER
+        return Refusal(msg_type, int(reason), unsupported.text, fields)
+    raise DecodeError(35, "value", f"MsgType(35) {msg_type} is not a request this codec reads")
+
+
+# One function per request.
+
+
+def _new_order(
+    fields: Mapping[int, str], session: SessionID, received_ns: int, context: FixContext
+) -> NewOrder:
+    # Side(54), OrdType(40) and TimeInForce(59, Day when absent) must be ones we support.
+    side = _enum(Side, fields, 54, "Side")
+    ord_type = _enum(OrdType, fields, 40, "OrdType")
+    time_in_force = _enum(TimeInForce, fields, 59, "TimeInForce") or TimeInForce.DAY
+    # Symbol(55) sits in the 4.4 Instrument component, which lets a SecurityID stand in.
+    symbol = fields.get(55)
+    if symbol is None:
+        raise _Unsupported(
+            "Symbol(55) is required (SecurityID(48) alone is not supported)",
+            OrdRejReason.UNKNOWN_SYMBOL,
+        )
+    # OrderQty(38) sits in the 4.4 OrderQtyData component beside CashOrderQty(152).
+    if 38 not in fields:
+        raise _Unsupported(
+            "OrderQty(38) is required (CashOrderQty(152) and OrderPercent(516) are not "
+            "supported)",
+            OrdRejReason.INCORRECT_QUANTITY,
+        )
+    account = fields.get(1)
+    return NewOrder(
+        session,
+        ClOrdID(fields[11]),
+        Account(account) if account is not None else None,
+        Symbol(symbol),
+        side,  # type: ignore[arg-type]
+        ord_type,  # type: ignore[arg-type]
+        time_in_force,
+        _quantity(fields, 38),
+        price=_price(fields, 44),
+        stop_price=_price(fields, 99),
+        expire_time_ns=_timestamp(fields, 126),
+        # PossResend(97) in the header: a copy of a request that may have been processed.
+        poss_resend=fields.get(97) == "Y",
+        transact_time_ns=_timestamp(fields, 60),
+        received_ns=received_ns,
+        fix=context,
+    )
+
+
+def _cancel(
+    fields: Mapping[int, str], session: SessionID, received_ns: int, context: FixContext
+) -> CancelOrder:
+    # The order is named by OrigClOrdID(41), or by OrderID(37) where the client has it.
+    orig = fields.get(41)
+    order_id = fields.get(37)
+    return CancelOrder(
+        session,
+        ClOrdID(fields[11]),
+        ClOrdID(orig) if orig is not None else None,
+        OrderID(order_id) if order_id is not None else None,
+        transact_time_ns=_timestamp(fields, 60),
+        received_ns=received_ns,
+        fix=context,
+    )
+
+
+def _replace(
+    fields: Mapping[int, str], session: SessionID, received_ns: int, context: FixContext
+) -> ReplaceOrder:
+    # A replace restates the order: Side(54) and OrdType(40) are required, TimeInForce(59)
+    # left out keeps the order's own.
+    side = _enum(Side, fields, 54, "Side")
+    ord_type = _enum(OrdType, fields, 40, "OrdType")
+    time_in_force = _enum(TimeInForce, fields, 59, "TimeInForce")
+    if 38 not in fields:
+        raise _Unsupported("OrderQty(38) is required on a replace")
+    orig = fields.get(41)
+    order_id = fields.get(37)
+    symbol = fields.get(55)
+    return ReplaceOrder(
+        session,
+        ClOrdID(fields[11]),
+        ClOrdID(orig) if orig is not None else None,
+        _quantity(fields, 38),
+        price=_price(fields, 44),
+        stop_price=_price(fields, 99),
+        ord_type=ord_type,  # type: ignore[arg-type]
+        time_in_force=time_in_force,  # type: ignore[arg-type]
+        expire_time_ns=_timestamp(fields, 126),
+        order_id=OrderID(order_id) if order_id is not None else None,
+        side=side,  # type: ignore[arg-type]
+        symbol=Symbol(symbol) if symbol is not None else None,
+        transact_time_ns=_timestamp(fields, 60),
+        received_ns=received_ns,
+        fix=context,
+    )
+
+
+def _status(
+    fields: Mapping[int, str], session: SessionID, received_ns: int, context: FixContext
+) -> StatusRequest:
+    cl_ord_id = fields.get(11)
+    order_id = fields.get(37)
+    return StatusRequest(
+        session,
+        ClOrdID(cl_ord_id) if cl_ord_id is not None else None,
+        OrderID(order_id) if order_id is not None else None,
+        received_ns=received_ns,
+        fix=context,
+    )
+
+
+# Field readers.
+
+_SUPPORTED = {
+    Side: "1 buy, 2 sell, 5 sell short, 6 sell short exempt",
+    OrdType: "1 market, 2 limit, 3 stop, 4 stop limit",
+    TimeInForce: "0 day, 1 good till cancel, 3 immediate or cancel, 4 fill or kill, "
+    "6 good till date",
+}
+
+
+def _enum(kind: type[Enum], fields: Mapping[int, str], tag: int, name: str) -> Enum | None:
+    value = fields.get(tag)
+    if value is None:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        raise _Unsupported(
+            f"{name}({tag}) {value} is not supported (supported: {_SUPPORTED[kind]})"
+        ) from None
+
+
+def _quantity(fields: Mapping[int, str], tag: int) -> int | Decimal:
+    """A whole quantity as an int; any other number stays a Decimal for the engine to deny."""
+    value = _decimal(fields, tag)
+    if value == value.to_integral_value():
+        return int(value)
+    return value
+
+
+def _price(fields: Mapping[int, str], tag: int) -> int | Decimal | None:
+    """A price in our scaled units, or the Decimal when it has more places than we keep."""
+    if tag not in fields:
+        return None
+    value = _decimal(fields, tag)
+    try:
+        return price_from_decimal(value)
+    except ValueError:
+        return value
+
+
+def _decimal(fields: Mapping[int, str], tag: int) -> Decimal:
+    text = fields[tag]
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise DecodeError(tag, "format", f"tag {tag} is not a number: {text!r}") from None
+    if not value.is_finite():
+        raise DecodeError(tag, "format", f"tag {tag} is not a finite number: {text!r}")
+    return value
+
+
+def _timestamp(fields: Mapping[int, str], tag: int) -> int | None:
+    text = fields.get(tag)
+    if text is None:
+        return None
+    try:
+        return parse_utc_timestamp(text)
+    except ValueError:
+        raise DecodeError(tag, "format", f"tag {tag} is not a UTCTimestamp: {text!r}") from None
+
+
+def _int(fields: Mapping[int, str], tag: int) -> int:
+    text = fields.get(tag, "0")
+    return int(text) if text.isdigit() else 0

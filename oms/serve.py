@@ -1,0 +1,64 @@
+"""`oms serve`: the OMS process. Engine, venues, audit log, metrics and the client acceptor,
+started in that order and stopped in the reverse one on SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from types import FrameType
+
+from oms.config import ConfigError, load_config
+
+log = logging.getLogger(__name__)
+
+
+def main(args: argparse.Namespace) -> int:
+    from gateways.fix.acceptor import ClientAcceptor
+    from gateways.fix.session import FixSetupError
+    from oms.runtime import Runtime
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        log.error("%s", error)
+        return 2
+
+    stop = threading.Event()
+    previous = _on_signals(stop)
+    runtime = Runtime(config)
+    acceptor = ClientAcceptor(config, runtime)
+    runtime.start()
+    try:
+        if config.metrics.enabled:
+            runtime.metrics.serve(config.metrics.host, config.metrics.port)
+            log.info("metrics on http://%s:%d/metrics", config.metrics.host, config.metrics.port)
+        acceptor.start()
+        log.info("OMS ready: %s", acceptor.describe())
+        # Wake up now and then: a signal handler runs only when the main thread does.
+        while not stop.wait(0.5):
+            pass
+        log.info("stopping")
+        return 0
+    except (FixSetupError, OSError) as error:
+        log.error("cannot start: %s", error)
+        return 1
+    finally:
+        acceptor.stop()
+        runtime.stop()
+        _restore_signals(previous)
+        log.info("OMS stopped")
+
+
+def _on_signals(stop: threading.Event) -> dict[int, object]:
+    def handle(signum: int, frame: FrameType | None) -> None:
+        log.info("received %s", signal.Signals(signum).name)
+        stop.set()
+
+    return {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore_signals(previous: dict[int, object]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)  # type: ignore[arg-type]
