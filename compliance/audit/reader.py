@@ -20,6 +20,7 @@ from tqdm import tqdm
 from compliance.audit.errors import AuditLogError, SchemaError
 from compliance.audit.schema import check_schema, events_from_batch
 from compliance.audit.segments import (
+    DAMAGED,
     GENESIS_HASH,
     Frame,
     Segment,
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 
 # Small batches (a quiet market, durable mode) are joined up to this many rows before
 # decoding: converting a column costs a few microseconds however short it is.
-_DECODE_ROWS = 4096
+_DECODE_ROWS = 1024
 
 
 # ----------------------------------------------------------------------------- replay
@@ -58,11 +59,11 @@ def read_events(directory: Path | str, *, progress: bool = False) -> Iterator[Ev
                     joined.append(frame.batch)
                     rows += frame.batch.num_rows
                     if rows >= _DECODE_ROWS:
-                        yield from _decode(joined)
+                        yield from _decode(path, joined)
                         joined, rows = [], 0
                         bar.update(frame.end - position)
                         position = frame.end
-                yield from _decode(joined)
+                yield from _decode(path, joined)
                 bar.update(segment.size - position)
                 if segment.torn_at is not None:
                     where = f"{path}: torn at byte {segment.torn_at} ({segment.problem})"
@@ -76,12 +77,17 @@ def _check_readable(segment: Segment) -> None:
         check_schema(segment.schema)
 
 
-def _decode(batches: list[pa.RecordBatch]) -> list[Event]:
+def _decode(path: Path, batches: list[pa.RecordBatch]) -> list[Event]:
     if not batches:
         return []
-    if len(batches) == 1:
-        return events_from_batch(batches[0])
-    return events_from_batch(pa.Table.from_batches(batches).combine_chunks().to_batches()[0])
+    batch = batches[0]
+    if len(batches) > 1:
+        batch = pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
+    try:
+        return events_from_batch(batch)
+    except Exception as error:
+        # Only altered bytes get here: name the place, keep the cause.
+        raise AuditLogError(f"{path}: a batch cannot be decoded: {error!r}") from error
 
 
 # ----------------------------------------------------------------------------- recovery
@@ -283,7 +289,10 @@ class _ChainChecker:
             self.segments += 1
             index = 0
             for frame in segment.frames():
-                broken = self._batch(segment, frame)
+                try:
+                    broken = self._batch(segment, frame)
+                except DAMAGED as error:
+                    broken = f"unreadable content: {error!r}"
                 if broken is not None:
                     return ChainBreak(path, frame.index, broken)
                 index = frame.index + 1

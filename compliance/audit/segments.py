@@ -49,6 +49,10 @@ LAST_SEQ_KEY = b"audit.last_seq"
 # What Arrow writes when a stream is closed: continuation marker and a zero length.
 END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"
 
+# What pyarrow raises on damaged bytes: invalid or unsupported metadata, short reads, and
+# undecodable names.
+DAMAGED = (pa.ArrowException, OSError, ValueError)
+
 _NAME = re.compile(r"^(\d{8})-(\d{20})\.arrows$")
 
 
@@ -142,7 +146,7 @@ class Segment:
         self._source = pa.BufferReader(data)
         try:
             self._stream = pa.ipc.open_stream(self._source)
-        except (pa.ArrowInvalid, OSError) as error:
+        except DAMAGED as error:
             self._torn(0, f"no complete schema message: {error}")
             return self
         self.schema = self._stream.schema
@@ -176,7 +180,7 @@ class Segment:
                 batch, metadata = stream.read_next_batch_with_custom_metadata()
             except StopIteration:
                 break
-            except (pa.ArrowInvalid, OSError) as error:
+            except DAMAGED as error:
                 self._torn(offset, f"incomplete or unreadable message: {error}")
                 return
             end = source.tell()

@@ -342,12 +342,12 @@ class _OpenSegment:
         log.info("audit segment closed: %s (%d batches)", self.path.name, self.batches)
 
     def abandon(self) -> None:
-        """After a failure: release the file, dropping what is still buffered.
+        """After a failure: release the file without the end-of-stream marker.
 
-        The failure itself is already recorded; whatever reached the disk is a torn tail
-        that recovery sets aside, so errors while letting go add nothing.
+        The failure itself is already recorded. Whatever part of a batch reaches the disk
+        here is a torn tail that recovery sets aside, so errors while letting go add nothing.
         """
-        for release in (self._file.close, lambda: os.close(self._fd)):
+        for release in (self._stream.close, self._file.close, lambda: os.close(self._fd)):
             try:
                 release()
             except (OSError, pa.ArrowException) as error:
