@@ -143,17 +143,23 @@ class Engine:
     def handle(self, command: Command) -> None:
         """Decide one client command, then apply whatever the venues reported meanwhile."""
         kind = type(command)
-        if kind is NewOrder:
-            self._new_order(command)  # type: ignore[arg-type]
-        elif kind is CancelOrder:
-            self._cancel(command)  # type: ignore[arg-type]
-        elif kind is ReplaceOrder:
-            self._replace(command)  # type: ignore[arg-type]
-        elif kind is StatusRequest:
-            self._status(command)  # type: ignore[arg-type]
-        else:
-            raise TypeError(f"not a command: {command!r}")
-        if self._inbox and not self._draining:
+        # Reports a venue makes from inside submit/cancel/replace wait in the inbox until
+        # the decision is complete, so they never interleave with it.
+        self._draining = True
+        try:
+            if kind is NewOrder:
+                self._new_order(command)  # type: ignore[arg-type]
+            elif kind is CancelOrder:
+                self._cancel(command)  # type: ignore[arg-type]
+            elif kind is ReplaceOrder:
+                self._replace(command)  # type: ignore[arg-type]
+            elif kind is StatusRequest:
+                self._status(command)  # type: ignore[arg-type]
+            else:
+                raise TypeError(f"not a command: {command!r}")
+        finally:
+            self._draining = False
+        if self._inbox:
             self._drain()
 
     def refuse(self, command: Command, text: str) -> None:
@@ -917,17 +923,16 @@ class Engine:
         return count
 
     def expire(self, now_ns: int | None = None) -> None:
-        """Expire live GTD orders whose ExpireTime(126) has passed (venues are told)."""
+        """Ask every venue that keeps no clock of its own to expire its past-due GTD orders.
+
+        The embedded venue expires them when asked (it reports Expired for each); a FIX
+        venue expires GTD orders itself and reports them.
+        """
         now = now_ns if now_ns is not None else self._clock()
-        for order in self.book.open_orders():
-            expire = order.terms.expire_time_ns
-            if order.terms.time_in_force is TimeInForce.GTD and expire is not None and (
-                expire <= now
-            ):
-                self.on_venue_report(VenueReport(
-                    R.EXPIRED, order.order_id, order.venue or VenueName(""),
-                    text=f"ExpireTime(126) {format_ns(expire)} reached",
-                ))
+        for venue in self.venues.values():
+            expire = getattr(venue, "expire", None)
+            if expire is not None:
+                expire(now)
 
     def digest(self) -> str:
         """A hash of every order's state, to compare state before a crash and after replay."""

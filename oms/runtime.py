@@ -76,6 +76,7 @@ class Runtime:
         self._client_sinks: list[ClientSink] = []
         self._outbox: deque[Event] = deque()
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
         self._audit: Any = None
         self._durable = config.audit.mode == "durable"
         self._add_venues(clock)
@@ -129,6 +130,13 @@ class Runtime:
         self._restore_venues()
         self._thread = threading.Thread(target=self._run, name="oms-engine", daemon=True)
         self._thread.start()
+        self._ticker = threading.Thread(target=self._tick, name="oms-clock", daemon=True)
+        self._ticker.start()
+
+    def _tick(self) -> None:
+        """Once a second, have the engine expire past-due GTD orders on its thread."""
+        while not self._stopping.wait(1.0):
+            self._queue.put(Call(self.engine.expire))
 
     def _restore_venues(self) -> None:
         """Put the orders that were working on the embedded venue back on it."""
@@ -143,6 +151,7 @@ class Runtime:
             log.info("restored %d live orders onto their venues", len(live))
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._thread is not None:
             self._queue.put(_STOP)
             self._thread.join(timeout=10)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from engine_harness import ACC1, ACC2, CLIENT1, CLIENT2, EmbeddedHarness
+from engine_harness import ACC1, ACC2, CLIENT1, CLIENT2, SECOND, T0, EmbeddedHarness
 
 from oms.events import Event
 from oms.model import ExecType, OrdStatus, Side, Symbol, TimeInForce, price_from_decimal
@@ -129,3 +129,23 @@ def test_cancel_and_replace_go_through_the_venue_and_come_back_at_once(
         ("Z", "Canceled", "Canceled"),
     ]
     assert h.venue.depth(AAPL) == ([], [])
+
+
+def test_good_till_date_order_expires_at_its_expire_time_and_not_before(
+    embedded: EmbeddedHarness,
+) -> None:
+    h = embedded
+    expire_at = T0 + 3600 * SECOND
+    h.new("G", 100, "190.00", tif=TimeInForce.GTD, expire_time_ns=expire_at)
+    h.new("D", 100, "190.00")
+    h.take()
+
+    h.engine.expire(expire_at - 1)
+    assert h.take() == []
+
+    h.engine.expire(expire_at)
+
+    messages = h.take()
+    assert labels(messages) == [("G", "Expired", "Expired")]
+    assert messages[0].leaves_quantity == 0
+    assert [o.terms.cl_ord_id for o in h.engine.book.open_orders(ACC1)] == ["D"]

@@ -514,26 +514,6 @@ def test_done_for_day_ends_a_part_filled_day_order_with_no_leaves(h: ScriptedHar
     assert exposure(h)[:3] == (0, 300, 0)
 
 
-def test_good_till_date_order_expires_at_its_expire_time_and_not_before(
-    h: ScriptedHarness,
-) -> None:
-    expire_at = T0 + 3600 * SECOND
-    h.working("G", 1000, tif=TimeInForce.GTD, expire_time_ns=expire_at)
-    h.working("D", 1000)
-
-    h.engine.expire(expire_at - 1)
-    assert h.take() == []
-
-    h.engine.expire(expire_at)
-
-    expired = only(h.take())
-    assert (expired.cl_ord_id, expired.exec_type, expired.ord_status) == (
-        "G", X.EXPIRED, S.EXPIRED,
-    )
-    assert expired.leaves_quantity == 0
-    assert [o.terms.cl_ord_id for o in h.engine.book.open_orders(ACC1)] == ["D"]
-
-
 def test_venue_expiry_of_a_good_till_date_order_ends_it(h: ScriptedHarness) -> None:
     h.working("G", 1000, tif=TimeInForce.GTD, expire_time_ns=T0 + 3600 * SECOND)
 
