@@ -6,11 +6,11 @@ current segment, fsyncs, and only then advances `durable_seq` and calls `on_dura
 durable mode the runtime holds each report until its event is durable; in async mode it
 does not wait, but the same writer still writes and fsyncs behind it.
 
-Grouping: when the writer is idle and a first event arrives, it waits up to
-`batch_window_ms` for more to join (cut short by `flush` or `close`), then takes up to
-`batch_events`. Events that arrive while a batch is being written have already waited, so
-the next batch is taken at once with everything buffered. A batch is never split into
-single rows while more are waiting.
+Grouping: once events are waiting, the writer lets more join for up to `batch_window_ms`
+(less when no more come, see `_gather`; `flush` and `close` cut it short), then takes all
+that has gathered, up to 16 batches' worth, and writes them as record batches of at most
+`batch_events` with one fsync. A batch is never split into single rows while more are
+waiting.
 
 Segments rotate when one reaches `segment_bytes` (checked after each batch, so a segment
 may exceed it by one batch) and when an event's UTC date is later than the segment's,
@@ -217,15 +217,33 @@ class AuditLog:
                 self._wake.wait()
                 self._wake.clear()
             self._idle = False
-            if len(pending) < self._batch_events and not (self._flush_wanted or self._stopping):
-                self._wake.clear()
-                self._wake.wait(self._window)
+        self._gather()
         with self._take_lock:
             self._flush_wanted = False
             count = min(len(pending), self._batch_events * _BATCHES_PER_COMMIT)
             events = list(map(operator.call, repeat(pending.popleft, count)))
             self._taken_seq = events[-1].seq
         return events
+
+    def _gather(self) -> None:
+        """Let more events join the first, for at most the batch window.
+
+        The wait also ends once a spell of an eighth of the window passes without a new
+        event: when the few threads that append have all done so, the rest of the window
+        would only add latency. `flush` and `close` cut it short as well.
+        """
+        pending = self._pending
+        deadline = time.monotonic() + self._window
+        seen = len(pending)
+        while seen < self._batch_events and not (self._flush_wanted or self._stopping):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._wake.clear()
+            self._wake.wait(min(self._window / 8, remaining))
+            if len(pending) == seen:
+                return
+            seen = len(pending)
 
     def _commit(self, events: list[Event]) -> None:
         """Write `events` as record batches of at most `batch_events`, then fsync once."""
