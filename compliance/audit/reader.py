@@ -7,10 +7,12 @@ order. `verify` checks the hash chain and names the first batch that breaks it.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,10 +86,29 @@ def _decode(path: Path, batches: list[pa.RecordBatch]) -> list[Event]:
     if len(batches) > 1:
         batch = pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
     try:
-        return events_from_batch(batch)
+        with _collector_paused():
+            return events_from_batch(batch)
     except Exception as error:
         # Only altered bytes get here: name the place, keep the cause.
         raise AuditLogError(f"{path}: a batch cannot be decoded: {error!r}") from error
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Hold off the cyclic garbage collector while one batch is decoded.
+
+    Decoding allocates thousands of tuples and slotted objects, none in a cycle, so the
+    collections those allocations trigger free nothing; in a process holding a large heap
+    they made a replay a third slower. Collection resumes as soon as the batch is done.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 # ----------------------------------------------------------------------------- recovery

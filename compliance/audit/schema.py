@@ -172,14 +172,24 @@ _NAME_BY_ID = {
 
 # Per enumeration: how to find a readable name's position (a null finds the last), and
 # the members in that order.
+_DECODED_ENUMS: tuple[type[Enum], ...] = (*_ENUMS, EventKind)
+_MEMBER_BY_NAME = {
+    enum: {None: None, **dict(zip(_readable_names(enum), enum, strict=True))}
+    for enum in _DECODED_ENUMS
+}
+
+
 def _lookup_table(enum: type[Enum]) -> tuple[pc.SetLookupOptions, np.ndarray]:
+    """Finds a readable name's position (a null finds the last) and the members in order."""
     names: list[str | None] = [*_readable_names(enum), None]
     members = np.empty(len(names), dtype=object)
     members[:-1] = list(enum)
     return pc.SetLookupOptions(pa.array(names, _S), skip_nulls=False), members
 
 
-_ENUM_LOOKUP = {enum: _lookup_table(enum) for enum in (*_ENUMS, EventKind)}  # type: ignore[arg-type]
+_ENUM_LOOKUP = {enum: _lookup_table(enum) for enum in _DECODED_ENUMS}
+# From this many rows on, a lookup in Arrow beats one in Python despite its set-up.
+_LOOKUP_IN_ARROW_FROM = 256
 
 
 def _blank(kind: type[Any]) -> Any:
@@ -211,6 +221,7 @@ _NAMED_ENUM_COLUMNS = (
     ("requested_time_in_force", TimeInForce),
 )
 _TIME_COLUMNS = tuple(f.name for f in FIELDS if f.type == _TIME)
+_WIDE_NAMES = [str(i) for i in range(10)]
 _TYPES = {f.name: f.type for f in FIELDS}
 _MAKE_EVENT = partial(tuple.__new__, Event)
 
@@ -496,9 +507,12 @@ def _strings(array: pa.Array) -> list[Any]:
 
 
 def _enums(array: pa.Array, enum: type[Enum]) -> list[Any]:
-    """Enum members (None for null) of a column of readable names, looked up in Arrow."""
-    if array.null_count == len(array):
-        return [None] * len(array)
+    """Enum members (None for null) of a column of readable names."""
+    count = len(array)
+    if array.null_count == count:
+        return [None] * count
+    if count < _LOOKUP_IN_ARROW_FROM:
+        return list(map(_MEMBER_BY_NAME[enum].__getitem__, array.to_pylist()))
     options, members = _ENUM_LOOKUP[enum]
     indices = pc.call_function("index_in", [array], options)
     return members[indices.to_numpy()].tolist()  # type: ignore[no-any-return]
@@ -575,7 +589,7 @@ def _sparse(
     if nulls * 2 <= count:
         return build(columns)
     positions = np.flatnonzero(present.is_valid().to_numpy(zero_copy_only=False))
-    taken = pa.StructArray.from_arrays(columns, [str(i) for i in range(width)]).take(positions)
+    taken = pa.RecordBatch.from_arrays(columns, names=_WIDE_NAMES[:width]).take(positions)
     objects = np.full(count, None, dtype=object)
-    objects[positions] = build(taken.flatten())
+    objects[positions] = build(taken.columns)
     return objects.tolist()  # type: ignore[no-any-return]
