@@ -13,14 +13,18 @@ engine's integer price units unchanged as the decimal's unscaled value (scale 8,
 `Event.avg_price` reports it) and is not read back.
 
 Speed matters here: conversion runs on the audit writer thread but holds the GIL against
-the engine thread. Events are transposed with zip(*events) and each column is built by one
-pyarrow call; decoding goes column by column through numpy and dictionary indices.
+the engine thread. Events are transposed with zip(*events); the columns of one Arrow type
+are then built by one pyarrow call together and sliced apart. Decoding goes column by
+column through to_pylist, numpy and look-up tables, and builds each Event with
+tuple.__new__.
+
+Times are UTC nanosecond timestamps. Other schema metadata of a segment (its place in the
+hash chain) is described in `compliance.audit.segments`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from enum import Enum
 from functools import partial
 from itertools import chain, repeat
@@ -31,19 +35,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from compliance.audit.decimals import AVG_PRICE, avg_price_array, decimal_array, decimal_units
 from compliance.audit.errors import SchemaError
 from oms.commands import FixContext
 from oms.events import Event, EventKind, RiskVerdict
 from oms.model import (
     PRICE_DECIMALS,
-    PRICE_SCALE,
     CxlRejResponseTo,
     ExecType,
     OrdStatus,
     OrdType,
     Side,
     TimeInForce,
-    average_price,
 )
 from oms.order import OrderTerms
 
@@ -52,13 +55,8 @@ from oms.order import OrderTerms
 SCHEMA_VERSION = 1
 SCHEMA_VERSION_KEY = b"audit.schema_version"
 
-# AvgPx is stated to the tick's decimals plus four (oms.refdata), at most 12 for a tick of
-# 1e-8; a finer AvgPx is rounded to 12 places in this column only.
-AVG_PRICE_SCALE = 12
-
 _TIME = pa.timestamp("ns", tz="UTC")
 _PRICE = pa.decimal128(38, PRICE_DECIMALS)
-_AVG_PRICE = pa.decimal128(38, AVG_PRICE_SCALE)
 _S = pa.string()
 _I64 = pa.int64()
 
@@ -101,7 +99,7 @@ FIELDS: tuple[pa.Field, ...] = (
     _field("last_quantity", _I64, False),
     _field("last_price", _PRICE, False),
     _field("notional", _PRICE, False),
-    _field("avg_price", _AVG_PRICE, False),
+    _field("avg_price", AVG_PRICE, False),
     _field("avg_px_decimals", pa.int8(), False),
     _field("ord_rej_reason", pa.int32()),
     _field("cxl_rej_reason", pa.int32()),
@@ -285,7 +283,7 @@ def batch_from_events(events: Sequence[Event]) -> pa.RecordBatch:
     for objects, holder, names in nested:
         _add_objects(objects, holder, names, values, arrays)
     arrays.update(_convert(values))
-    arrays["avg_price"] = _avg_prices(notional, cum_quantity, avg_px_decimals)
+    arrays["avg_price"] = avg_price_array(notional, cum_quantity, avg_px_decimals)
     return pa.RecordBatch.from_arrays([arrays[name] for name in COLUMNS], schema=SCHEMA)
 
 
@@ -351,7 +349,7 @@ def _stacks() -> list[tuple[tuple[str, ...], Callable[[list[Any]], pa.Array]]]:
         if field.name == "avg_price":
             continue
         if pa.types.is_decimal(kind):
-            key, convert = "price", partial(_decimal, kind=kind)
+            key, convert = "price", partial(decimal_array, kind=kind)
         elif kind in (_I64, _TIME):
             key, convert = ("int64", partial(pa.array, type=_I64))
             if not field.nullable:
@@ -364,70 +362,6 @@ def _stacks() -> list[tuple[tuple[str, ...], Callable[[list[Any]], pa.Array]]]:
 
 def _non_null_int64(values: list[int]) -> pa.Array:
     return pa.array(np.fromiter(values, np.int64, len(values)))
-
-
-def _decimal(values: Sequence[int | None], kind: pa.Decimal128Type) -> pa.Array:
-    """Integer units as the unscaled values of a decimal128 column, without Decimal objects."""
-    try:
-        ints = pa.array(values, _I64)
-    except (OverflowError, pa.ArrowInvalid):
-        return _wide_decimal(values, kind)
-    count = len(ints)
-    validity, data = ints.buffers()
-    low = np.frombuffer(data, np.int64, count)
-    # decimal128 is two little-endian 64-bit words; the high word sign-extends the low.
-    words = np.empty((count, 2), np.int64)
-    words[:, 0] = low
-    words[:, 1] = low >> 63
-    return pa.Array.from_buffers(
-        kind, count, [validity, pa.py_buffer(words)], null_count=ints.null_count
-    )
-
-
-def _wide_decimal(values: Sequence[int | None], kind: pa.Decimal128Type) -> pa.Array:
-    """The slow path for values beyond 64 bits: Decimal objects, exact."""
-    scale = kind.scale
-    return pa.array([None if v is None else Decimal(v).scaleb(-scale) for v in values], kind)
-
-
-_POW10 = [10**i for i in range(AVG_PRICE_SCALE + 1)]
-_AVG_QUANTUM = Decimal(1).scaleb(-AVG_PRICE_SCALE)
-
-
-def _avg_prices(
-    notional: Sequence[int], cum_quantity: Sequence[int], decimals: Sequence[int]
-) -> pa.Array:
-    units = [
-        _avg_price_units(n, q, d) if q > 0 else 0
-        for n, q, d in zip(notional, cum_quantity, decimals, strict=True)
-    ]
-    return _decimal(units, _AVG_PRICE)
-
-
-def _avg_price_units(notional: int, quantity: int, decimals: int) -> int:
-    """AvgPx in units of 1e-12, equal to oms.model.average_price but in integers.
-
-    average_price divides in a 28-digit Decimal context and then rounds; exact integer
-    rounding gives the same answer except within a hair of a half-way tie, where the first
-    rounding can land on the tie. Those few cases are handed to the Decimal code itself.
-    """
-    places = min(decimals, AVG_PRICE_SCALE)
-    denominator = quantity * PRICE_SCALE
-    whole, remainder = divmod(notional * _POW10[places], denominator)
-    # Twice the distance to the tie, against the denominator. The 28-digit quotient is off
-    # by less than 0.5e-4 of a last place while AvgPx is below 1e11.
-    off_tie = 2 * remainder - denominator
-    if decimals <= AVG_PRICE_SCALE and abs(off_tie) * 10_000 >= denominator:
-        return (whole + 1 if off_tie > 0 else whole) * _POW10[AVG_PRICE_SCALE - places]
-    try:
-        exact = average_price(notional, quantity, decimals)
-        return int(exact.quantize(_AVG_QUANTUM, rounding=ROUND_HALF_EVEN).scaleb(AVG_PRICE_SCALE))
-    except InvalidOperation:
-        # More digits than a 28-digit Decimal holds, so no client was told this AvgPx:
-        # state it exactly.
-        if off_tie > 0 or (off_tie == 0 and whole % 2):
-            whole += 1
-        return whole * _POW10[AVG_PRICE_SCALE - places]
 
 
 def _attributes(objects: Sequence[Any], kind: type[Any]) -> list[list[Any]]:
@@ -467,9 +401,9 @@ def events_from_batch(batch: pa.RecordBatch) -> list[Event]:
                 _enums(column(_INDEX["ord_status"]), OrdStatus),
                 _ints(column(_INDEX["cum_quantity"])),
                 _ints(column(_INDEX["leaves_quantity"])),
-                _decimal_units(column(_INDEX["notional"])),
+                decimal_units(column(_INDEX["notional"])),
                 _ints(column(_INDEX["last_quantity"])),
-                _decimal_units(column(_INDEX["last_price"])),
+                decimal_units(column(_INDEX["last_price"])),
                 _strings(column(_INDEX["exec_id"])),
                 _strings(column(_INDEX["venue"])),
                 _strings(column(_INDEX["venue_order_id"])),
@@ -518,23 +452,6 @@ def _enums(array: pa.Array, enum: type[Enum]) -> list[Any]:
     return members[indices.to_numpy()].tolist()  # type: ignore[no-any-return]
 
 
-def _decimal_units(array: pa.Array) -> list[Any]:
-    """The unscaled integers of a decimal128 column, read from its two 64-bit words."""
-    count = len(array)
-    if array.null_count == count:
-        return [None] * count
-    words = np.frombuffer(array.buffers()[1], np.int64, 2 * count, 16 * array.offset)
-    low, high = words[0::2], words[1::2]
-    if not np.array_equal(high, low >> 63):
-        # Beyond 64 bits: let Decimal carry the value.
-        return [None if v is None else int(v.scaleb(array.type.scale)) for v in array.to_pylist()]
-    units = low.tolist()
-    if array.null_count:
-        for index in np.flatnonzero(array.is_null().to_numpy(zero_copy_only=False)).tolist():
-            units[index] = None
-    return units  # type: ignore[no-any-return]
-
-
 def _terms(batch: pa.RecordBatch, first: int) -> list[OrderTerms | None]:
     """OrderTerms per row from the ten columns from `first`; a null side means None."""
     return _sparse(batch, first, first + 3, 10, _build_terms)
@@ -549,8 +466,8 @@ def _build_terms(columns: list[pa.Array]) -> list[OrderTerms | None]:
         _enums(columns[4], OrdType),
         _enums(columns[5], TimeInForce),
         _ints(columns[6]),
-        _decimal_units(columns[7]),
-        _decimal_units(columns[8]),
+        decimal_units(columns[7]),
+        decimal_units(columns[8]),
         _ints(columns[9]),
         strict=True,
     )

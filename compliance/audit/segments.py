@@ -10,13 +10,14 @@ The hash chain runs through every batch of every segment, in order:
     hash(batch) = sha256(previous hash + batch message)
     hash(first batch of a segment) = sha256(previous hash + schema message + batch message)
 
-"Batch message" is the batch serialized on its own (`RecordBatch.serialize()`, without the
-custom metadata below), which a reader rebuilds from what it decoded; "schema message" is
-the segment's schema message exactly as on disk. The previous hash of the very first batch
-is 32 zero bytes (`GENESIS_HASH`); the first batch of any later segment continues from the
-last batch of the segment before it. Each batch carries its hash and the previous one in
-its custom metadata, and each segment's schema metadata names the hash it continues from,
-so one altered byte names its batch, and a deleted segment breaks the link across the gap.
+"Batch message" is the batch serialized on its own and uncompressed
+(`RecordBatch.serialize()`, without the custom metadata below), which a reader rebuilds
+from what it decoded; "schema message" is the segment's schema message exactly as on disk.
+The previous hash of the very first batch is 32 zero bytes (`GENESIS_HASH`); the first
+batch of any later segment continues from the last batch of the segment before it. Each
+batch carries its hash and the previous one in its custom metadata, and each segment's
+schema metadata names the hash it continues from, so one altered byte names its batch, and
+a deleted segment breaks the link across the gap.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ DAY_NS = 86_400 * 1_000_000_000
 # Schema metadata of a segment.
 CHAIN_START_KEY = b"audit.chain_start"
 CREATED_KEY = b"audit.created_ns"
+# Present when buffers are compressed: the codec's name ("lz4", "zstd").
+COMPRESSION_KEY = b"audit.compression"
 # Custom metadata of a batch.
 HASH_KEY = b"audit.hash"
 PREVIOUS_KEY = b"audit.previous"
@@ -101,7 +104,8 @@ def batch_metadata(
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """One complete batch of a segment; `batch` is valid only while its segment is open."""
+    """One complete batch of a segment. `batch` reads the file through its memory map,
+    which Arrow keeps mapped for as long as the batch is referenced."""
 
     index: int
     offset: int

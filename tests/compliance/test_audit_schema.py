@@ -55,7 +55,8 @@ def test_a_realistic_order_flow_round_trips_exactly() -> None:
 
 
 def test_prices_beyond_64_bits_round_trip_exactly() -> None:
-    huge = 2**70 + 12345
+    # 36 digits: more than a default 28-digit Decimal context carries.
+    huge = 10**35 + 7
     events = [event(EventKind.TRADE, 1)._replace(notional=huge, last_price=-(2**65))]
 
     assert round_trip(events) == events

@@ -291,3 +291,15 @@ def test_a_write_error_surfaces_as_audit_log_error(
         log.append(order_flow(1, first_seq=9999)[0])
     with pytest.raises(AuditLogError):
         log.close()
+
+
+@pytest.mark.parametrize("compression", ["lz4", "zstd"])
+def test_a_compressed_log_reads_back_and_verifies(tmp_path: Path, compression: str) -> None:
+    events = order_flow(3000)
+    with AuditLog(config(tmp_path), compression=compression) as log:
+        for e in events:
+            log.append(e)
+
+    assert list(read_events(tmp_path)) == events
+    assert verify(tmp_path).ok
+    assert sum(p.stat().st_size for p in tmp_path.iterdir()) < 300 * len(events)
