@@ -2,7 +2,8 @@
 
 - append: events appended per second, end to end (append N events, then flush until all
   are durable), beside the same events pickled in batches of `batch_events`, written raw
-  and fsynced once per commit's worth of batches. Goal: at least half the raw rate.
+  and fsynced once per commit's worth of batches. Goal: at least half the raw rate. Also
+  what one `append` call costs the engine thread.
 - bytes per event on disk, uncompressed and with lz4 buffer compression.
 - durable commit latency: 8 threads each append an event and wait until it is durable;
   p50 and p99 of that wait, beside a bare write+fsync of one event's bytes.
@@ -119,6 +120,31 @@ def test_append_throughput_audit_log(benchmark: Any, events: list[Event], direct
 
     seconds = timed_rounds(benchmark, run, directory)
     FIGURES["append, audit log"] = (len(events) / statistics.median(seconds), "events/s", "")
+
+
+def test_append_call_on_the_engine_thread(
+    benchmark: Any, events: list[Event], directory: Path
+) -> None:
+    """What `append` costs the engine thread, with the writer kept waiting meanwhile."""
+    seconds: list[float] = []
+
+    def run(target: Path) -> None:
+        config = AuditConfig(directory=target, batch_events=10**9, batch_window_ms=600_000.0)
+        log = AuditLog(config)
+        append = log.append
+        # The first event wakes the writer, which then waits out its window: let it get
+        # there, so that the figure is the call and not that one hand-over of the GIL.
+        append(events[0])
+        time.sleep(0.05)
+        started = time.perf_counter()
+        for event in events[1:]:
+            append(event)
+        seconds.append(time.perf_counter() - started)
+        log.close()
+
+    timed_rounds(benchmark, run, directory)
+    per_call = statistics.median(seconds) / (len(events) - 1) * 1e9
+    FIGURES["append call, engine thread"] = (per_call, "ns", "writer idle meanwhile")
 
 
 def test_append_throughput_raw_pickle_reference(

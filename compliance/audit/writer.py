@@ -103,7 +103,8 @@ class AuditLog:
         self._take_lock = threading.Lock()
         self._durable_changed = threading.Condition()
         self._error: BaseException | None = None
-        self._closed = False
+        # Set once closed or failed: the one flag `append` reads before its work.
+        self._refusing = False
 
         self._segment: _OpenSegment | None = None
         self._durable_seq = 0
@@ -112,6 +113,7 @@ class AuditLog:
         self._last_hash = b""
         self._thread: threading.Thread | None = None
         if self._off:
+            self.append = self._append_off  # type: ignore[method-assign]
             return
         self._directory.mkdir(parents=True, exist_ok=True)
         tail = chain_tail(self._directory)
@@ -131,16 +133,19 @@ class AuditLog:
 
     def append(self, event: Event) -> None:
         """Queue one event for the log; cheap, and never blocks on the disk."""
-        if self._error is not None or self._closed:
+        if self._refusing:
             self._refuse()
-        if self._off:
-            self._durable_seq = event.seq
-            if self._on_durable is not None:
-                self._on_durable(event.seq)
-            return
         self._pending.append(event)
         if self._idle:
             self._wake.set()
+
+    def _append_off(self, event: Event) -> None:
+        """`append` in mode off: nothing is written, every event counts as durable."""
+        if self._refusing:
+            self._refuse()
+        self._durable_seq = event.seq
+        if self._on_durable is not None:
+            self._on_durable(event.seq)
 
     @property
     def durable_seq(self) -> int:
@@ -178,7 +183,7 @@ class AuditLog:
 
     def close(self) -> None:
         """Write everything appended, close the segment cleanly and stop the writer."""
-        self._closed = True
+        self._refusing = True
         if self._thread is not None and threading.current_thread() is not self._thread:
             self._stopping = True
             self._wake.set()
@@ -189,6 +194,7 @@ class AuditLog:
                 self._error = AuditLogError(
                     f"{len(self._pending)} events appended during close were not written"
                 )
+                self._refusing = True
                 log.error("audit log closed with unwritten events: %s", self._error)
         if self._error is not None:
             self._refuse()
@@ -332,6 +338,7 @@ class AuditLog:
 
     def _fail(self, error: BaseException) -> None:
         self._error = error
+        self._refusing = True
         log.error("audit log writer failed; no further events will be recorded", exc_info=error)
         with self._durable_changed:
             self._durable_changed.notify_all()
