@@ -58,6 +58,10 @@ BUYER = SessionID("CLIENT1")
 SELLER = SessionID("CLIENT2")
 BENCH_SESSIONS = (BUYER, SELLER)
 
+# The goals for a new order acknowledged through validation, book and venue.
+GOAL_NEW_ORDERS_PER_SECOND = 150_000
+GOAL_FLOOR_RATIO = 0.08
+
 # Far beyond anything a benchmark reaches (in orders, shares and currency units).
 _OUT_OF_REACH = 10**12
 
@@ -353,6 +357,10 @@ class ThroughputTable:
             engine, floor_rate = rates.get("engine"), rates.get("floor")
             ratio = f"{engine / floor_rate:8.3f}" if engine and floor_rate else f"{'-':>8}"
             rows.append(f"{operation:<26}{_rate(engine):>12}{_rate(floor_rate):>13}{ratio}")
+        rows.append(
+            f"goal for new orders: at least {GOAL_NEW_ORDERS_PER_SECOND:,} per second and "
+            f"{GOAL_FLOOR_RATIO} of the floor, on one core"
+        )
         return rows
 
 
