@@ -297,6 +297,8 @@ class AuditLog:
             if day is None or event_day > day:
                 day = event_day
                 runs.append([])
+            elif not runs:
+                runs.append([])
             runs[-1].append(event)
         return runs
 
