@@ -119,7 +119,7 @@ def _trail_summary(id: str, table: pa.Table) -> str:
     order_ids = _distinct(table.column("order_id").to_pylist(), skip=("NONE",))
     sessions = _distinct(table.column("session_id").to_pylist())
     names = _distinct(table.column("terms_cl_ord_id").to_pylist())
-    parts = [f"{table.num_rows} events for {id}"]
+    parts = [f"{_count(table.num_rows, 'event')} for {id}"]
     if order_ids:
         parts.append(f"OrderID {', '.join(order_ids)}")
     if names:
@@ -130,8 +130,14 @@ def _trail_summary(id: str, table: pa.Table) -> str:
 
 
 def _trail_view(table: pa.Table) -> pa.Table:
-    """The trail as printed: LastQty and LastPx only on fills, and CumQty, LeavesQty and
-    AvgPx only on events that state the order's status (not on requests)."""
+    """The trail as printed. A replace request shows the terms it asks for; LastQty and
+    LastPx show only on fills; CumQty, LeavesQty and AvgPx only on events that state the
+    order's status (not on requests)."""
+    for name, requested in (
+        ("side", "requested_side"), ("symbol", "requested_symbol"),
+        ("order_quantity", "requested_quantity"), ("price", "requested_price"),
+    ):  # fmt: skip
+        table = _replaced(table, name, pc.coalesce(table.column(name), table.column(requested)))
     fills = pc.greater(table.column("last_quantity"), 0)
     stated = pc.is_valid(table.column("ord_status"))
     for name, keep in (
@@ -139,9 +145,12 @@ def _trail_view(table: pa.Table) -> pa.Table:
         ("leaves_quantity", stated), ("avg_price", stated),
     ):  # fmt: skip
         column = table.column(name)
-        blanked = pc.if_else(keep, column, pa.scalar(None, column.type))
-        table = table.set_column(table.schema.get_field_index(name), name, blanked)
+        table = _replaced(table, name, pc.if_else(keep, column, pa.scalar(None, column.type)))
     return table
+
+
+def _replaced(table: pa.Table, name: str, column: pa.ChunkedArray) -> pa.Table:
+    return table.set_column(table.schema.get_field_index(name), name, column)
 
 
 def _orders(args: argparse.Namespace, directory: Path, progress: bool) -> int:
@@ -156,7 +165,7 @@ def _orders(args: argparse.Namespace, directory: Path, progress: bool) -> int:
     )
     if table.num_rows:
         _print(table_lines(table, _ORDERS_COLUMNS, list(_ORDERS_COLUMNS)))
-    _print([f"({table.num_rows} order{'' if table.num_rows == 1 else 's'})"])
+    _print([f"({_count(table.num_rows, 'order')})"])
     return OK
 
 
@@ -165,7 +174,7 @@ def _sql(args: argparse.Namespace, directory: Path, progress: bool) -> int:
     table = query.sql(directory, statement, progress=progress)
     if table.num_columns:
         _print(table_lines(table))
-    _print([f"({table.num_rows} row{'' if table.num_rows == 1 else 's'})"])
+    _print([f"({_count(table.num_rows, 'row')})"])
     return OK
 
 
@@ -180,8 +189,8 @@ def _verify(args: argparse.Namespace, directory: Path, progress: bool) -> int:
         raise AuditLogError(f"no audit log at {directory}: not a directory")
     result = verify(directory, progress=progress)
     counts = (
-        f"{result.segments} segments, {result.batches} batches, {result.events} events, "
-        f"last seq {result.last_seq}"
+        f"{_count(result.batches, 'batch')} of {_count(result.segments, 'segment')}, "
+        f"{_count(result.events, 'event')}, last seq {result.last_seq}"
     )
     broken = result.first_break
     if broken is None:
@@ -206,6 +215,11 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Path, bool], int]] = {
 def _distinct(values: Sequence[str | None], skip: Sequence[str] = ()) -> list[str]:
     """The values in order of first appearance, without nulls and `skip`."""
     return [v for v in dict.fromkeys(values) if v is not None and v not in skip]
+
+
+def _count(number: int, noun: str) -> str:
+    plural = "es" if noun.endswith("ch") else "s"
+    return f"{number} {noun}{'' if number == 1 else plural}"
 
 
 def _print(lines: Sequence[str]) -> None:

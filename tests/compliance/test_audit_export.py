@@ -26,7 +26,9 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> RecordedFlow:
 
 def read_back(output: Path, query: str) -> list[tuple[object, ...]]:
     source = f"read_parquet('{output}/**/*.parquet', hive_partitioning = true)"
-    return duckdb.sql(query.format(source=source)).fetchall()
+    relation = duckdb.sql(query.format(source=source))
+    assert relation is not None
+    return relation.fetchall()
 
 
 def test_parquet_export_is_one_directory_per_trading_day(
@@ -69,8 +71,10 @@ def test_parquet_export_keeps_decimals_and_exact_times(flow: RecordedFlow, tmp_p
     output = tmp_path / "export"
     export(flow.directory, output, "parquet")
 
-    types = dict(read_back(output, "SELECT column_name, column_type FROM (DESCRIBE "
-                                   "SELECT * FROM {source})"))  # fmt: skip
+    described = read_back(
+        output, "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {source})"
+    )
+    types = {str(name): str(kind) for name, kind in described}
     assert types["price"] == "DECIMAL(38,8)"
     assert types["last_price"] == "DECIMAL(38,8)"
     assert types["avg_price"] == "DECIMAL(38,12)"
