@@ -73,11 +73,11 @@ def _in_list(values: tuple[str, ...]) -> str:
 
 
 # The orders `$id` names (as OrderID, or as a ClOrdID the order took on), and every
-# ClOrdID those orders went by in their sessions. The trail is then the orders' events,
-# the requests and denials without an OrderID (or with NONE) that named one of those
-# ClOrdIDs, and, when no order is named, whatever mentions `$id` at all (a request about
-# an unknown order). The three parts are disjoint. Only positions are selected here; the
-# rows themselves are sliced out of the Arrow table, which is far cheaper for wide rows.
+# ClOrdID those orders went by in their sessions. The trail is then, in one pass: the
+# orders' events; the requests and denials without an OrderID (or with NONE) that named one
+# of those ClOrdIDs; and, when no order is named, whatever mentions `$id` at all (a request
+# about an unknown order). Only positions are selected here: the rows themselves are sliced
+# out of the Arrow table, which is far cheaper than DuckDB converting every wide row.
 _TRAIL = f"""
 WITH named AS MATERIALIZED (
     SELECT DISTINCT order_id FROM audit_batches
@@ -86,24 +86,24 @@ WITH named AS MATERIALIZED (
            OR (cl_ord_id = $id AND kind IN ({_in_list(_NAMING_KINDS)})))
 ),
 names AS MATERIALIZED (
-    SELECT session_id, terms_cl_ord_id AS cl_ord_id FROM audit_batches
-    WHERE order_id IN (SELECT order_id FROM named) AND terms_cl_ord_id IS NOT NULL
-    UNION
-    SELECT session_id, cl_ord_id FROM audit_batches
-    WHERE order_id IN (SELECT order_id FROM named) AND cl_ord_id IS NOT NULL
-      AND kind IN ({_in_list(_NAMING_KINDS)})
+    SELECT DISTINCT session_id, name AS cl_ord_id FROM (
+        SELECT session_id, unnest([
+            terms_cl_ord_id,
+            CASE WHEN kind IN ({_in_list(_NAMING_KINDS)}) THEN cl_ord_id END
+        ]) AS name
+        FROM audit_batches WHERE order_id IN (SELECT order_id FROM named)
+    )
+    WHERE name IS NOT NULL
 )
-SELECT _row, seq FROM audit_batches WHERE order_id IN (SELECT order_id FROM named)
-UNION ALL
-SELECT e._row, e.seq FROM audit_batches e JOIN names n
+SELECT e._row FROM audit_batches e
+LEFT JOIN names n
     ON n.session_id = e.session_id
    AND n.cl_ord_id = CASE WHEN e.kind IN ({_in_list(_BY_ORIG_KINDS)})
                           THEN e.orig_cl_ord_id ELSE e.cl_ord_id END
-WHERE e.order_id IS NULL OR e.order_id = $none
-UNION ALL
-SELECT _row, seq FROM audit_batches
-WHERE NOT EXISTS (SELECT 1 FROM named) AND $id IN (cl_ord_id, orig_cl_ord_id, order_id)
-ORDER BY seq
+WHERE e.order_id IN (SELECT order_id FROM named)
+   OR ((e.order_id IS NULL OR e.order_id = $none) AND n.cl_ord_id IS NOT NULL)
+   OR (NOT EXISTS (SELECT 1 FROM named) AND $id IN (e.cl_ord_id, e.orig_cl_ord_id, e.order_id))
+ORDER BY e.seq
 """
 
 # Each event of an order that carries an OrdStatus and the order's terms restates the
@@ -126,8 +126,8 @@ _ORDER_FILTERS = {
     "symbol": ("having", "arg_max(symbol, seq) = $symbol"),
     "status": ("having", "arg_max(ord_status, seq) = $status"),
 }
-# The columns of `orders`: from the latest event (renamed where the name would mislead),
-# then from the whole span of the order's events.
+# The columns of `orders` taken from the latest event, renamed where the log's name would
+# mislead; the `_SPAN_COLUMNS` after them come from all of the order's events.
 _ORDER_COLUMNS = (
     ("order_id", "order_id"), ("session_id", "session_id"), ("account", "account"),
     ("cl_ord_id", "terms_cl_ord_id"), ("symbol", "symbol"), ("side", "side"),
