@@ -24,6 +24,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     table = terminalreporter.config.stash.get(_TABLE, None)
     if not table:
         return
-    terminalreporter.section("engine throughput beside the floor (median round)")
+    terminalreporter.section("engine throughput beside the floor (orders per second)")
     for line in table.lines():
         terminalreporter.write_line(line)

@@ -80,9 +80,10 @@ def bench() -> EngineBench:
 def _record(
     table: ThroughputTable, operation: Operation, timed: str, benchmark: BenchmarkFixture
 ) -> None:
-    """Keep the median round's rate; nothing to keep when timing is off (--benchmark-disable)."""
+    """Keep the rates of the rounds; none to keep when timing is off (--benchmark-disable)."""
     if benchmark.stats is not None:
-        table.record(operation.name, timed, benchmark.stats.stats.median, BATCH)
+        stats = benchmark.stats.stats
+        table.record(operation.name, timed, stats.min, stats.median, BATCH)
 
 
 def _prepared(bench: EngineBench, operation: Operation) -> Callable[[], tuple[tuple, dict]]:
