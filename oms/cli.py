@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     orders.add_argument("--since", help="ISO time (UTC)")
     orders.add_argument("--until", help="ISO time (UTC)")
     sql = queries.add_parser("sql", help="SQL over the events (DuckDB, table events)")
-    sql.add_argument("query")
+    sql.add_argument("statement", metavar="QUERY")
     export = queries.add_parser("export", help="export as Parquet (by trading day) or CSV")
     export.add_argument("--format", choices=["parquet", "csv"], default="parquet")
     export.add_argument("--output", required=True)
