@@ -41,7 +41,10 @@ class EmbeddedVenue:
         self._self_match = self_match
         self._engines: dict[Symbol, MatchingEngine] = {}
         trades = itertools.count(1)
-        self._trade_ids = lambda: f"T{next(trades)}"
+        # Trade ids must not repeat after a restart (the engine applies a venue ExecID
+        # once), so each run of the venue prefixes them with a generation (see restart).
+        self.generation = 0
+        self._trade_ids = lambda: f"T{self.generation}.{next(trades)}"
         # Orders restored after a restart: the fills they had before it, which the
         # matching engine (empty after the restart) does not know about.
         self._filled_before: dict[OrderID, int] = {}
@@ -105,6 +108,10 @@ class EmbeddedVenue:
     def expire(self, now_ns: int) -> None:
         for engine in self._engines.values():
             engine.expire(now_ns)
+
+    def restart(self, generation: int) -> None:
+        """Start a new run after a restart; `generation` must exceed every earlier one's."""
+        self.generation = generation
 
     def restore(self, order: Order) -> None:
         """Put a live order back after a restart (no acknowledgement is reported)."""

@@ -132,6 +132,11 @@ class Runtime:
         self._thread.start()
         self._ticker = threading.Thread(target=self._tick, name="oms-clock", daemon=True)
         self._ticker.start()
+        # FIX venues connect once the engine thread is there to take their reports.
+        for venue in self.engine.venues.values():
+            start = getattr(venue, "start", None)
+            if start is not None:
+                start()
 
     def _tick(self) -> None:
         """Once a second, have the engine expire past-due GTD orders on its thread."""
@@ -142,6 +147,10 @@ class Runtime:
         """Put the orders that were working on the embedded venue back on it."""
         from gateways.embedded import EmbeddedVenue
 
+        for venue in self.engine.venues.values():
+            if isinstance(venue, EmbeddedVenue):
+                # The last sequence number grows across runs: a fresh trade id space.
+                venue.restart(self.engine.seq)
         live = sorted(self.engine.book.open_orders(), key=lambda o: o.created_ns)
         for order in live:
             venue = self.engine.venues.get(order.venue)  # type: ignore[arg-type]
@@ -156,6 +165,10 @@ class Runtime:
             self._queue.put(_STOP)
             self._thread.join(timeout=10)
             self._thread = None
+        for venue in self.engine.venues.values():
+            stop = getattr(venue, "stop", None)
+            if stop is not None:
+                stop()
         if self._audit is not None:
             self._audit.close()
             self._audit = None
