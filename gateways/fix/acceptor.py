@@ -1,14 +1,19 @@
 """The FIX acceptor clients trade through: requests in, reports out.
 
 Threads (see also `oms.runtime`):
-- quickfix's acceptor thread runs every callback of every client session, holding that
-  session's lock. A request is decoded there and posted to the engine with
-  `Runtime.submit`, which never blocks. A request the codec refuses, and a message our own
-  code fails on, are answered there too, on the same session, which quickfix allows.
+- quickfix's threaded acceptor gives each client connection a thread, which runs that
+  session's callbacks holding that session's lock. A request is decoded there and posted to
+  the engine with `Runtime.submit`, which never blocks.
 - the runtime calls `ClientSessions.deliver` with each client-visible event once it may be
-  sent (on the engine thread, or on the audit writer thread in durable mode); it encodes the
-  report and sends it with `quickfix.Session.sendToTarget`, which takes only that session's
-  lock. quickfix's non-threaded acceptor queues what a slow client's socket cannot take.
+  sent (on the engine thread, or on the audit writer thread in durable mode). It only puts
+  the event on the session's `Outbox`.
+- each session's outbox thread encodes the report and sends it with
+  `quickfix.Session.sendToTarget`, taking only that session's lock. quickfix's send blocks
+  while a client does not read; only that client's outbox waits. Our own answers from the
+  callbacks (refused requests, internal errors) go through the same outbox, so a session
+  hears everything of ours in order.
+- quickfix's plain SocketAcceptor, which would not block, is not used: its stop() races
+  with its own thread and crashes the process (measured, see `gateways.fix.session`).
 
 What a client gets for what it sends:
 - a malformed message: a session Reject(35=3) from quickfix's dictionary validation;
@@ -21,18 +26,28 @@ What a client gets for what it sends:
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import NamedTuple
 
 import quickfix
 
 from gateways.fix import codec, reports
 from gateways.fix.codec import DecodeError, Refusal
 from gateways.fix.messagelog import MessageLog
-from gateways.fix.session import FixSetupError, GuardedApplication, comp_ids, store_factory
+from gateways.fix.outbox import Outbox
+from gateways.fix.reports import Fields
+from gateways.fix.session import (
+    FixSetupError,
+    GuardedApplication,
+    comp_ids,
+    stop_quietly,
+    store_factory,
+)
 from gateways.fix.settings import acceptor_settings, is_loopback
 from gateways.fix.wire import build_message, parse_fields, printable
 from oms.config import OmsConfig
@@ -41,6 +56,14 @@ from oms.model import SessionID
 from oms.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+
+class Answer(NamedTuple):
+    """A message of our own for a session's outbox, and when the request it answers came."""
+
+    msg_type: str
+    fields: Fields
+    arrived: float | None
 
 
 class ClientSessions(GuardedApplication):
@@ -58,21 +81,28 @@ class ClientSessions(GuardedApplication):
         self._undelivered: defaultdict[str, int] = defaultdict(int)
         # (session, ClOrdID) -> perf_counter at the request's arrival, until it is answered.
         self._arrivals: dict[tuple[str, str | None], float] = {}
-        self._refusals = 0
+        self._exec_ids = itertools.count(1)
+        self._outboxes: dict[str, Outbox] = {}
         self._ack_seconds = runtime.metrics.ack_seconds
         self._sessions_gauge = runtime.metrics.sessions.labels("client")
         self.accepting = True
-        self.stopped = False
 
     @property
     def logged_on(self) -> frozenset[str]:
         return frozenset(self._logged_on)
+
+    @property
+    def session_ids(self) -> list[quickfix.SessionID]:
+        return list(self._session_ids.values())
 
     # Session life cycle.
 
     def on_create(self, session_id: quickfix.SessionID) -> None:
         _, client = comp_ids(session_id)
         self._session_ids[client] = session_id
+        self._outboxes[client] = Outbox(
+            client, lambda item: self._send(client, session_id, item)
+        )
 
     def on_logon(self, session_id: quickfix.SessionID) -> None:
         _, client = comp_ids(session_id)
@@ -172,15 +202,13 @@ class ClientSessions(GuardedApplication):
 
     def _refuse(self, refusal: Refusal, session_id: quickfix.SessionID, received_ns: int,
                 arrived: float) -> None:
-        """Answer a request the codec refused, on its own session, at once."""
-        self._refusals += 1
+        """Answer a request the codec refused, without the engine."""
         begin_string = session_id.getBeginString().getValue()
-        exec_id = f"G{received_ns}.{self._refusals}"
+        exec_id = f"G{received_ns}.{next(self._exec_ids)}"
         msg_type, fields = reports.refusal(refusal, begin_string, exec_id, time.time_ns())
         log.warning("request refused: session=%s cl_ord_id=%s text=%s",
                     session_id, refusal.fields.get(11), refusal.text)
-        quickfix.Session.sendToTarget(build_message(msg_type, fields), session_id)
-        self._ack_seconds.observe(time.perf_counter() - arrived)
+        self._answer(session_id, Answer(msg_type, fields, arrived))
 
     def callback_failed(self, callback: str, message: quickfix.Message | None,
                         session_id: quickfix.SessionID, error: BaseException) -> None:
@@ -199,23 +227,39 @@ class ClientSessions(GuardedApplication):
         seq_num = int(fields.get(34, "0"))
         msg_type, body = reports.business_reject(seq_num, fields.get(35, ""), reason, text,
                                                  fields.get(11))
-        quickfix.Session.sendToTarget(build_message(msg_type, body), session_id)
+        self._answer(session_id, Answer(msg_type, body, None))
 
-    # Reports (the runtime's client sink, on the engine or audit writer thread).
+    def _answer(self, session_id: quickfix.SessionID, answer: Answer) -> None:
+        _, client = comp_ids(session_id)
+        outbox = self._outboxes.get(client)
+        if outbox is None or not outbox.put(answer):
+            log.warning("answer not sent: session %s is closed: %s", client, answer)
+
+    # Reports: the runtime's client sink (engine or audit writer thread) queues them...
 
     def deliver(self, event: Event) -> None:
-        client = event.session
-        session_id = self._session_ids.get(client)
-        if session_id is None or self.stopped:
-            log.warning("report not sent: no client session %s: %s", client, event.describe())
-            return
-        msg_type, fields = reports.encode(event, self._begin_strings[client])
+        outbox = self._outboxes.get(event.session)
+        if outbox is None or not outbox.put(event):
+            log.warning("report not sent: no open client session %s: %s", event.session,
+                        event.describe())
+
+    # ...and each session's outbox thread sends them.
+
+    def _send(self, client: str, session_id: quickfix.SessionID, item: Event | Answer) -> None:
+        if isinstance(item, Answer):
+            msg_type, fields, arrived = item
+        else:
+            msg_type, fields = reports.encode(item, self._begin_strings[client])
+            arrived = self._arrivals.pop((client, item.cl_ord_id), None)
         quickfix.Session.sendToTarget(build_message(msg_type, fields), session_id)
-        if client not in self._logged_on:
-            self._undelivered[client] += 1
-        arrived = self._arrivals.pop((client, event.cl_ord_id), None)
         if arrived is not None:
             self._ack_seconds.observe(time.perf_counter() - arrived)
+        if client not in self._logged_on:
+            self._undelivered[client] += 1
+
+    def close_outboxes(self, timeout: float | None) -> bool:
+        """Send what is queued and stop taking more; True if every outbox thread ended."""
+        return all([outbox.close(timeout) for outbox in self._outboxes.values()])
 
 
 def _quickfix_error(error: DecodeError) -> Exception:
@@ -243,15 +287,16 @@ class ClientAcceptor:
         self._message_log = message_log
         self._settings = acceptor_settings(fix, Path(config.data_directory))
         self._store = store_factory(fix.store, self._settings)
-        self._acceptor: quickfix.SocketAcceptor | None = None
-        self._stopped = False
+        self._acceptor: quickfix.ThreadedSocketAcceptor | None = None
         self._lock = threading.Lock()
         runtime.add_client_sink(self.sessions.deliver)
 
     def start(self) -> None:
         fix = self.config.fix
         try:
-            acceptor = quickfix.SocketAcceptor(self.sessions, self._store, self._settings)
+            acceptor = quickfix.ThreadedSocketAcceptor(
+                self.sessions, self._store, self._settings
+            )
             acceptor.start()
         except (quickfix.ConfigError, quickfix.RuntimeError) as error:
             raise FixSetupError(
@@ -265,18 +310,21 @@ class ClientAcceptor:
     def stop(self) -> None:
         """Take no new requests, send what the engine still owes, log every client out."""
         with self._lock:
-            if self._acceptor is None or self._stopped:
-                return
-            self._stopped = True
+            acceptor, self._acceptor = self._acceptor, None
+        if acceptor is None:
+            return
         self.sessions.accepting = False
         try:
             self._runtime.flush()
         except Exception:
             log.exception("could not flush the engine before logging clients out")
-        self._acceptor.stop()
-        # The acceptor object (and its sessions) stays alive: a report being sent right now
-        # on another thread must still find its session.
-        self.sessions.stopped = True
+        if not self.sessions.close_outboxes(timeout=5.0):
+            log.warning("a client is not reading: its reports wait until its socket closes")
+        stop_quietly(acceptor, self.sessions, self.sessions.session_ids,
+                     reason="the OMS is shutting down")
+        # quickfix's sessions are deleted with `acceptor`: not while an outbox thread may
+        # still be inside sendToTarget (its socket is closed now, so it ends).
+        self.sessions.close_outboxes(timeout=None)
         if self._message_log is not None:
             self._message_log.close()
         log.info("FIX acceptor stopped")

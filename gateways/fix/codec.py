@@ -121,8 +121,8 @@ def _new_order(
     fields: Mapping[int, str], session: SessionID, received_ns: int, context: FixContext
 ) -> NewOrder:
     # Side(54), OrdType(40) and TimeInForce(59, Day when absent) must be ones we support.
-    side = _enum(Side, fields, 54, "Side")
-    ord_type = _enum(OrdType, fields, 40, "OrdType")
+    side = _required(_enum(Side, fields, 54, "Side"), 54)
+    ord_type = _required(_enum(OrdType, fields, 40, "OrdType"), 40)
     time_in_force = _enum(TimeInForce, fields, 59, "TimeInForce") or TimeInForce.DAY
     # Symbol(55) sits in the 4.4 Instrument component, which lets a SecurityID stand in.
     symbol = fields.get(55)
@@ -141,7 +141,7 @@ def _new_order(
     account = fields.get(1)
     return NewOrder(
         session,
-        ClOrdID(fields[11]),
+        ClOrdID(_text(fields, 11)),
         Account(account) if account is not None else None,
         Symbol(symbol),
         side,  # type: ignore[arg-type]
@@ -167,7 +167,7 @@ def _cancel(
     order_id = fields.get(37)
     return CancelOrder(
         session,
-        ClOrdID(fields[11]),
+        ClOrdID(_text(fields, 11)),
         ClOrdID(orig) if orig is not None else None,
         OrderID(order_id) if order_id is not None else None,
         transact_time_ns=_timestamp(fields, 60),
@@ -181,8 +181,8 @@ def _replace(
 ) -> ReplaceOrder:
     # A replace restates the order: Side(54) and OrdType(40) are required, TimeInForce(59)
     # left out keeps the order's own.
-    side = _enum(Side, fields, 54, "Side")
-    ord_type = _enum(OrdType, fields, 40, "OrdType")
+    side = _required(_enum(Side, fields, 54, "Side"), 54)
+    ord_type = _required(_enum(OrdType, fields, 40, "OrdType"), 40)
     time_in_force = _enum(TimeInForce, fields, 59, "TimeInForce")
     if 38 not in fields:
         raise _Unsupported("OrderQty(38) is required on a replace")
@@ -191,7 +191,7 @@ def _replace(
     symbol = fields.get(55)
     return ReplaceOrder(
         session,
-        ClOrdID(fields[11]),
+        ClOrdID(_text(fields, 11)),
         ClOrdID(orig) if orig is not None else None,
         _quantity(fields, 38),
         price=_price(fields, 44),
@@ -242,6 +242,21 @@ def _enum(kind: type[Enum], fields: Mapping[int, str], tag: int, name: str) -> E
         raise _Unsupported(
             f"{name}({tag}) {value} is not supported (supported: {_SUPPORTED[kind]})"
         ) from None
+
+
+def _text(fields: Mapping[int, str], tag: int) -> str:
+    """A field the dictionary requires (so quickfix refused its absence before us)."""
+    value = fields.get(tag)
+    if value is None:
+        raise DecodeError(tag, "missing", f"tag {tag} is required")
+    return value
+
+
+def _required(value: Enum | None, tag: int) -> Enum:
+    """A field the dictionary requires (so quickfix refused its absence before us)."""
+    if value is None:
+        raise DecodeError(tag, "missing", f"tag {tag} is required")
+    return value
 
 
 def _quantity(fields: Mapping[int, str], tag: int) -> int | Decimal:

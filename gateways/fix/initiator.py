@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 
 import quickfix
 
-from gateways.fix.session import FixSetupError, GuardedApplication, SessionSpec, build_settings
+from gateways.fix.session import (
+    FixSetupError,
+    GuardedApplication,
+    SessionSpec,
+    build_settings,
+    stop_quietly,
+)
 from gateways.fix.wire import build_message, parse_fields, printable
 
 log = logging.getLogger(__name__)
@@ -139,7 +145,8 @@ class FixInitiator:
         self._initiator.start()
         if not self._app.logged_on.wait(timeout):
             why = self._app.last_logout_text or "no Logon answer"
-            self._initiator.stop(True)
+            stop_quietly(self._initiator, self._app, [], timeout=1.0)
+            self._initiator = None
             raise FixSetupError(
                 f"{self.sender_comp_id} could not log on to {self.target_comp_id} within "
                 f"{timeout:g} s: {why}"
@@ -168,10 +175,8 @@ class FixInitiator:
         if initiator is None:
             return
         session_id = self._app.session_id
-        if self.is_logged_on and session_id is not None:
-            quickfix.Session.lookupSession(session_id).logout()
-            self._app.logged_out.wait(timeout)
-        initiator.stop(True)
+        stop_quietly(initiator, self._app, [session_id] if session_id is not None else [],
+                     timeout=timeout)
 
     def __enter__(self) -> FixInitiator:
         self.connect()

@@ -175,7 +175,7 @@ def refusal(refusal: Refusal, begin_string: str, exec_id: str, time_ns: int) -> 
     order (and a status request), OrderCancelReject for a cancel or a replace."""
     request = refusal.fields
     if refusal.msg_type in ("F", "G"):
-        fields: Fields = [(37, request.get(37, NONE)), (11, request[11])]
+        fields: Fields = [(37, request.get(37, NONE)), (11, request.get(11, NONE))]
         fields.append((41, request.get(41, NONE)))
         fields.append((39, OrdStatus.REJECTED.value))
         fields.append((60, format_utc_timestamp(time_ns)))
@@ -188,7 +188,7 @@ def refusal(refusal: Refusal, begin_string: str, exec_id: str, time_ns: int) -> 
         return "9", fields
 
     fix42 = begin_string == "FIX.4.2"
-    fields = [(37, NONE), (11, request[11]), (17, exec_id)]
+    fields = [(37, NONE), (11, request.get(11, NONE)), (17, exec_id)]
     if fix42:
         fields.append((20, "0"))
     fields.append((150, ExecType.REJECTED.value))

@@ -14,6 +14,17 @@ objects here, so that a lesson learnt about quickfix 1.16 (PyPI) is applied once
   log at all: `gateways.fix.messagelog` writes a masked one from the callbacks instead.
 - Settings are built with `quickfix.Dictionary` objects rather than a settings file, so no
   value can break the file's syntax.
+- `SocketAcceptor.stop()` (the non-threaded acceptor) closes its socket server on the
+  calling thread while the acceptor's own thread, woken by that very close, closes and
+  deletes it: the process dies (segmentation fault, measured within the first few of a
+  series of stops). `ThreadedSocketAcceptor` survived 200 of 200; use it. Its sends block
+  while the peer does not read, so send from a thread of the session's own
+  (`gateways.fix.outbox`), never from the engine thread.
+- Stopping an initiator or acceptor while a session is still logged on (or just logging
+  out) is where these races live: `stop_quietly` logs every session out first and waits
+  until the callbacks have been quiet for a moment.
+- quickfix keeps one process-wide registry of sessions: an acceptor or initiator must be
+  deleted (its last reference dropped) before another one with the same SessionIDs starts.
 """
 
 from __future__ import annotations
@@ -21,6 +32,7 @@ from __future__ import annotations
 import logging
 import sys
 import sysconfig
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,6 +211,9 @@ class GuardedApplication(quickfix.Application):  # type: ignore[misc]
     must not send to any other session.
     """
 
+    # time.monotonic() when a callback last ran: how long the session thread has been quiet.
+    last_callback = 0.0
+
     # Hooks for subclasses.
 
     def on_create(self, session_id: quickfix.SessionID) -> None:
@@ -249,6 +264,7 @@ class GuardedApplication(quickfix.Application):  # type: ignore[misc]
         self._guard("toApp", message, session_id, self.to_app, (message, session_id))
 
     def fromAdmin(self, message: quickfix.Message, session_id: quickfix.SessionID) -> None:
+        self.last_callback = time.monotonic()
         try:
             self.from_admin(message, session_id)
         except _FROM_ADMIN_SIGNALS:
@@ -259,6 +275,7 @@ class GuardedApplication(quickfix.Application):  # type: ignore[misc]
                 raise quickfix.RejectLogon("internal error while checking the logon") from None
 
     def fromApp(self, message: quickfix.Message, session_id: quickfix.SessionID) -> None:
+        self.last_callback = time.monotonic()
         try:
             self.from_app(message, session_id)
         except _FROM_APP_SIGNALS:
@@ -274,6 +291,7 @@ class GuardedApplication(quickfix.Application):  # type: ignore[misc]
         hook: object,
         arguments: tuple[object, ...],
     ) -> None:
+        self.last_callback = time.monotonic()
         try:
             hook(*arguments)  # type: ignore[operator]
         except BaseException as error:  # escaping would end the process
@@ -296,6 +314,40 @@ class GuardedApplication(quickfix.Application):  # type: ignore[misc]
                 log.exception("%s failure handling failed: session=%s", callback, session_id)
             except BaseException:
                 pass
+
+
+# Stopping.
+
+
+def stop_quietly(
+    engine: quickfix.Acceptor | quickfix.Initiator,
+    application: GuardedApplication,
+    session_ids: Iterable[quickfix.SessionID],
+    *,
+    reason: str = "",
+    timeout: float = 3.0,
+    quiet: float = 0.1,
+) -> None:
+    """Log every session out, wait until none is logged on and no callback has run for
+    `quiet` seconds (or `timeout` passes), then stop the acceptor or initiator."""
+    ids = list(session_ids)
+    for session_id in ids:
+        session = quickfix.Session.lookupSession(session_id)
+        if session is not None and session.isLoggedOn():
+            session.logout(reason)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = time.monotonic()
+        logged_on = any(
+            s is not None and s.isLoggedOn()
+            for s in (quickfix.Session.lookupSession(i) for i in ids)
+        )
+        if not logged_on and now - application.last_callback >= quiet:
+            break
+        time.sleep(quiet / 4)
+    else:
+        log.warning("sessions still busy after %.1f s; stopping anyway", timeout)
+    engine.stop(True)
 
 
 def _msg_type(message: quickfix.Message) -> str:
