@@ -281,8 +281,11 @@ class FixVenue:
     def logged_out(self) -> None:
         """quickfix thread: the session is gone (logout, or the connection dropped)."""
         with self._lock:
-            if self._state in (LinkState.CLOSED, LinkState.DOWN):
+            if self._state is LinkState.DOWN:
                 return  # quickfix may report one disconnect twice
+            if self._state is LinkState.CLOSED:
+                log.info("venue %s logged out: the OMS is stopping", self.name)
+                return
             self._state = LinkState.DOWN
             self._awaiting.clear()
             self._outcomes.clear()
