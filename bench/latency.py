@@ -130,14 +130,16 @@ def latency(
     bench = build(seed=seed)
     bench.run(bench.flow.new_resting(resting))
     stream = bench.flow.mixed(warmup + commands)
+    # Split before the freeze: a list made after it would be scanned by every collection.
+    warm, measured_commands = stream.commands[:warmup], stream.commands[warmup:]
     settle()
 
     watch = CollectionWatch(clock)
     gc.callbacks.append(watch)
     try:
-        time_each(bench, stream.commands[:warmup], clock, freeze_every)
+        time_each(bench, warm, clock, freeze_every)
         measured_from = clock()
-        timed = time_each(bench, stream.commands[warmup:], clock, freeze_every)
+        timed = time_each(bench, measured_commands, clock, freeze_every)
         starts, took = (np.frombuffer(a, dtype=np.int64) for a in timed)
     finally:
         gc.callbacks.remove(watch)
