@@ -16,17 +16,20 @@ passed as FIX text, so a test can send what a client would, including nonsense
 (`quantity="abc"`). `omit` leaves tags out, `extra` adds tags, and `send` sends any message.
 
 The session resets its sequence numbers at each Logon (see `gateways.fix.initiator`).
+
+`RawFixConnection` is a bare socket for what a quickfix session would never send.
 """
 
 from __future__ import annotations
 
 import itertools
+import socket
 import time
 import uuid
 from collections.abc import Iterable, Mapping
 
 from gateways.fix.initiator import FixInitiator, Received
-from gateways.fix.wire import format_utc_timestamp
+from gateways.fix.wire import SOH, format_utc_timestamp, parse_fields
 
 Match = Mapping[int, str]
 
@@ -187,3 +190,68 @@ def _edit(fields: list[tuple[int, str]], extra: Iterable[tuple[int, str]],
 
 def _now() -> str:
     return format_utc_timestamp(time.time_ns())
+
+
+class RawFixConnection:
+    """A bare TCP connection speaking FIX text, for what a quickfix session will not send:
+    a Logon with a chosen MsgSeqNum, a second Logon, a password, bytes that are not FIX.
+
+    `send` frames the fields (BodyLength, CheckSum) under a standard header; `receive`
+    returns the next whole message from the peer, or None on timeout or when it closed.
+    """
+
+    def __init__(self, port: int, sender_comp_id: str = "CLIENT1",
+                 target_comp_id: str = "OMS", begin_string: str = "FIX.4.4",
+                 host: str = "127.0.0.1") -> None:
+        self.sender_comp_id = sender_comp_id
+        self.target_comp_id = target_comp_id
+        self.begin_string = begin_string
+        self.socket = socket.create_connection((host, port), timeout=5)
+        self.closed = False
+        self._buffer = b""
+
+    def send(self, msg_type: str, seq_num: int, fields: Iterable[tuple[int, str]]) -> None:
+        header = [(35, msg_type), (49, self.sender_comp_id), (56, self.target_comp_id),
+                  (34, str(seq_num)), (52, _now())]
+        body = "".join(f"{tag}={value}{SOH}" for tag, value in [*header, *fields])
+        text = f"8={self.begin_string}{SOH}9={len(body.encode())}{SOH}{body}"
+        checksum = sum(text.encode()) % 256
+        self.send_bytes(f"{text}10={checksum:03d}{SOH}".encode())
+
+    def send_bytes(self, data: bytes) -> None:
+        self.socket.sendall(data)
+
+    def logon(self, seq_num: int = 1, reset: bool = True,
+              extra: Iterable[tuple[int, str]] = ()) -> None:
+        fields = [(98, "0"), (108, "30"), *([(141, "Y")] if reset else []), *extra]
+        self.send("A", seq_num, fields)
+
+    def receive(self, timeout: float = 5.0) -> Received | None:
+        deadline = time.monotonic() + timeout
+        while True:
+            message = self._take()
+            if message is not None:
+                return message
+            left = deadline - time.monotonic()
+            if left <= 0 or self.closed:
+                return None
+            self.socket.settimeout(left)
+            try:
+                data = self.socket.recv(65536)
+            except (TimeoutError, OSError):
+                return None
+            if not data:
+                self.closed = True
+            self._buffer += data
+
+    def _take(self) -> Received | None:
+        end = self._buffer.find(f"{SOH}10=".encode())
+        if end < 0 or self._buffer.find(SOH.encode(), end + 1) < 0:
+            return None
+        stop = self._buffer.find(SOH.encode(), end + 1) + 1
+        raw, self._buffer = self._buffer[:stop].decode(), self._buffer[stop:]
+        fields = parse_fields(raw)
+        return Received(fields.get(35, ""), fields, raw)
+
+    def close(self) -> None:
+        self.socket.close()

@@ -299,6 +299,7 @@ class ClientAcceptor:
             )
             acceptor.start()
         except (quickfix.ConfigError, quickfix.RuntimeError) as error:
+            self.sessions.close_outboxes(timeout=1.0)
             raise FixSetupError(
                 f"FIX acceptor cannot listen on port {fix.port}: {error}"
             ) from error

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import logging
 import secrets
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -49,6 +50,13 @@ class UsageError(ValueError):
 
 
 def main(args: argparse.Namespace) -> int:
+    # quickfix would retry a refused connection until the logon timeout; say so at once.
+    try:
+        socket.create_connection((args.host, args.port), timeout=2).close()
+    except OSError as error:
+        print(f"no session: cannot connect to {args.host}:{args.port}: {error}",
+              file=sys.stderr)
+        return NO_ANSWER
     begin_string = f"FIX.{args.fix}"
     client = FixInitiator(args.host, args.port, args.sender, args.target, begin_string)
     try:

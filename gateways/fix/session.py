@@ -39,7 +39,7 @@ from pathlib import Path
 
 import quickfix
 
-from gateways.fix.wire import mask_secrets, printable
+from gateways.fix.wire import build_message, mask_secrets, printable
 
 log = logging.getLogger(__name__)
 
@@ -334,7 +334,10 @@ def stop_quietly(
     for session_id in ids:
         session = quickfix.Session.lookupSession(session_id)
         if session is not None and session.isLoggedOn():
-            session.logout(reason)
+            # Logout(35=5) now: Session.logout() would wait for quickfix's next 1 s tick.
+            # quickfix then takes the peer's Logout as a request, answers it and hangs up.
+            quickfix.Session.sendToTarget(build_message("5", [(58, reason)] if reason else []),
+                                          session_id)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         now = time.monotonic()

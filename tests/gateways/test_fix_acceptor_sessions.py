@@ -1,0 +1,185 @@
+"""The client acceptor's sessions: logons it refuses, connections it drops, metrics, the
+masked message log, a client that stops reading, shutdown, and the durable audit log."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fixclient import RawFixConnection
+from running_oms import RunningOms
+
+from oms.events import EventKind
+
+
+@pytest.fixture
+def oms(tmp_path: Path) -> Iterator[RunningOms]:
+    with RunningOms(tmp_path) as running:
+        yield running
+
+
+def logged_on(oms: RunningOms) -> frozenset[str]:
+    return oms.acceptor.sessions.logged_on
+
+
+def sample(oms: RunningOms, name: str, labels: dict[str, str] | None = None) -> float:
+    value = oms.runtime.metrics.registry.get_sample_value(name, labels)
+    return value if value is not None else 0.0
+
+
+class TestLogons:
+    def test_a_reset_logon_whose_msg_seq_num_is_not_1_is_logged_out(
+        self, oms: RunningOms
+    ) -> None:
+        raw = RawFixConnection(oms.port)
+        raw.logon(seq_num=5)
+        answers = [raw.receive(3), raw.receive(3)]
+        logout = next(m for m in answers if m is not None and m.msg_type == "5")
+        assert "MsgSeqNum(34)=1" in (logout.get(58) or "")
+        assert raw.receive(3) is None and raw.closed
+        assert logged_on(oms) == frozenset()
+
+    def test_a_second_logon_on_a_logged_on_session_logs_it_out(self, oms: RunningOms) -> None:
+        raw = RawFixConnection(oms.port)
+        raw.logon()
+        first = raw.receive()
+        assert first is not None and first.msg_type == "A"
+        raw.logon(seq_num=2)
+        logout = raw.receive()
+        assert logout is not None and logout.msg_type == "5"
+        assert "already logged on" in (logout.get(58) or "")
+        assert raw.receive(3) is None and raw.closed
+
+    def test_a_second_connection_for_a_logged_on_session_is_dropped_and_the_first_trades_on(
+        self, oms: RunningOms
+    ) -> None:
+        with oms.client("CLIENT1") as client:
+            intruder = RawFixConnection(oms.port)
+            intruder.logon()
+            # quickfix waits up to 5 s for the session to free up, then drops the socket.
+            assert intruder.receive(8) is None and intruder.closed
+            cl_ord_id = client.new_order(price="185.00")
+            assert client.expect("8", {11: cl_ord_id})[150] == "0"
+            assert client.is_logged_on
+
+    def test_an_unknown_comp_id_is_disconnected_without_an_answer(self, oms: RunningOms) -> None:
+        raw = RawFixConnection(oms.port, sender_comp_id="NOBODY")
+        raw.logon()
+        assert raw.receive(3) is None and raw.closed
+
+    def test_a_reset_logon_after_reports_were_missed_warns_that_they_are_lost(
+        self, oms: RunningOms, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        with oms.client("CLIENT1") as client:
+            resting = client.new_order("1", "10", "TSLA", "250.00")
+            client.expect("8", {11: resting, 150: "0"})
+        with oms.client("CLIENT2") as seller:
+            sell = seller.new_order("2", "10", "TSLA", "250.00")
+            seller.expect("8", {11: sell, 150: "F"})
+        with caplog.at_level(logging.WARNING), oms.client("CLIENT1"):
+            pass
+        assert any("1 reports sent while it was logged out" in r.getMessage()
+                   for r in caplog.records)
+
+
+class TestMetrics:
+    def test_logged_on_sessions_are_counted(self, oms: RunningOms) -> None:
+        labels = {"side": "client"}
+        assert sample(oms, "oms_fix_sessions_logged_on", labels) == 0
+        with oms.client("CLIENT1"), oms.client("CLIENT3"):
+            assert sample(oms, "oms_fix_sessions_logged_on", labels) == 2
+        deadline = time.monotonic() + 3
+        while sample(oms, "oms_fix_sessions_logged_on", labels) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sample(oms, "oms_fix_sessions_logged_on", labels) == 0
+
+    def test_every_answered_request_observes_its_ack_latency(self, oms: RunningOms) -> None:
+        with oms.client("CLIENT1") as client:
+            answered = [client.new_order(price="185.00"), client.new_order(ord_type="P")]
+            client.status("NO-SUCH-ORDER")
+            for cl_ord_id in [*answered, "NO-SUCH-ORDER"]:
+                client.expect("8", {11: cl_ord_id})
+            assert sample(oms, "oms_ack_latency_seconds_count") == 3
+            assert 0 < sample(oms, "oms_ack_latency_seconds_sum") < 3
+
+
+class TestMessageLog:
+    def test_the_message_log_writes_both_directions_with_passwords_masked(
+        self, tmp_path: Path
+    ) -> None:
+        with RunningOms(tmp_path, message_log="file") as oms:
+            raw = RawFixConnection(oms.port)
+            raw.logon(extra=[(553, "trader"), (554, "hunter2")])
+            assert raw.receive() is not None
+            raw.send("5", 2, [])
+            assert raw.receive() is not None
+        log_file = tmp_path / "var" / "fix" / "log" / "FIX.4.4-OMS-CLIENT1.messages.log"
+        text = log_file.read_text()
+        assert "hunter2" not in text
+        assert "|554=***|" in text and "|553=trader|" in text
+        assert [line.split()[1] for line in text.splitlines()] == ["in", "out", "in", "out"]
+
+
+class TestSlowClient:
+    def test_a_client_that_stops_reading_does_not_stall_the_engine_or_other_clients(
+        self, oms: RunningOms
+    ) -> None:
+        slow = RawFixConnection(oms.port, sender_comp_id="CLIENT2")
+        slow.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.logon()
+        assert slow.receive() is not None
+        # Orders that each earn a report, and never a read again.
+        count = 3000
+        for seq_num in range(2, count + 2):
+            slow.send("D", seq_num, [(11, f"SLOW-{seq_num}"), (21, "1"), (55, "NVDA"),
+                                     (54, "1"), (60, "20240603-13:30:00"), (38, "1"),
+                                     (40, "2"), (44, "110.00")])
+        with oms.client("CLIENT1") as client:
+            started = time.monotonic()
+            cl_ord_id = client.new_order(price="185.00")
+            client.expect("8", {11: cl_ord_id, 150: "0"}, timeout=10)
+            round_trip = time.monotonic() - started
+        oms.runtime.flush()
+        outbox = oms.acceptor.sessions._outboxes["CLIENT2"]
+        assert outbox.backlog > 0, "the slow client's reports should be waiting"
+        assert round_trip < 2.0
+        slow.close()
+
+
+class TestShutdown:
+    def test_stopping_the_acceptor_logs_clients_out_with_a_reason(self, tmp_path: Path) -> None:
+        oms = RunningOms(tmp_path).start()
+        client = oms.client("CLIENT1")
+        try:
+            client.connect()
+            oms.acceptor.stop()
+            logout = client.expect("5", timeout=5)
+            assert "shutting down" in (logout.get(58) or "")
+        finally:
+            client.close()
+            oms.stop()
+
+
+class TestDurableAuditLog:
+    def test_with_the_durable_audit_log_reports_follow_their_events_to_disk(
+        self, tmp_path: Path
+    ) -> None:
+        from compliance.audit.reader import read_events
+
+        with RunningOms(tmp_path, audit_mode="durable") as oms, oms.client("CLIENT1") as client:
+            cl_ord_id = client.new_order(price="185.00")
+            ack = client.expect("8", {11: cl_ord_id, 150: "0"})
+            kinds = [e.kind for e in read_events(tmp_path / "audit") if e.cl_ord_id == cl_ord_id]
+            assert kinds[:3] == [EventKind.NEW_REQUESTED, EventKind.PENDING_NEW,
+                                 EventKind.ACCEPTED]
+            written = next(e for e in read_events(tmp_path / "audit")
+                           if e.kind is EventKind.NEW_REQUESTED and e.cl_ord_id == cl_ord_id)
+            assert written.fix is not None and written.fix.sender_comp_id == "CLIENT1"
+            assert f"11={cl_ord_id}" in (written.fix.raw or "")
+            assert ack[37] == next(e.order_id for e in read_events(tmp_path / "audit")
+                                   if e.kind is EventKind.ACCEPTED and e.cl_ord_id == cl_ord_id)
+

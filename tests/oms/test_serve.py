@@ -1,0 +1,76 @@
+"""`oms serve` as a process: it says where it listens, trades, serves metrics, and stops
+cleanly on SIGTERM with its audit log closed."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from fixclient import FixTestClient
+from running_oms import free_port, write_config
+
+from oms.config import REPOSITORY_ROOT
+
+
+def wait_for_line(process: subprocess.Popen[str], text: str, timeout: float = 20) -> str:
+    """Read the process's stderr until a line contains `text`; that line."""
+    assert process.stderr is not None
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        seen.append(line)
+        if text in line:
+            return line
+    raise AssertionError(f"no line with {text!r}; the process wrote:\n{''.join(seen)}")
+
+
+def test_oms_serve_trades_serves_metrics_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    port, metrics_port = free_port(), free_port()
+    config = write_config(tmp_path, port, audit_mode="durable", store="file")
+    text = config.read_text().replace("[metrics]\nenabled = false",
+                                      f"[metrics]\nenabled = true\nport = {metrics_port}")
+    config.write_text(text)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "oms.cli", "serve", "--config", str(config)],
+        stderr=subprocess.PIPE, text=True, cwd=REPOSITORY_ROOT,
+    )
+    try:
+        ready = wait_for_line(process, "OMS ready")
+        assert f"port {port}" in ready and "as OMS" in ready
+        assert "CLIENT1 (FIX.4.4), CLIENT2 (FIX.4.4), CLIENT3 (FIX.4.2)" in ready
+
+        with FixTestClient(port, "CLIENT1") as client:
+            cl_ord_id = client.new_order(price="185.00")
+            assert client.expect("8", {11: cl_ord_id})[150] == "0"
+            with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics") as page:
+                metrics = page.read().decode()
+            assert 'oms_fix_sessions_logged_on{side="client"} 1.0' in metrics
+            assert "oms_ack_latency_seconds_count 1.0" in metrics
+
+        process.send_signal(signal.SIGTERM)
+        wait_for_line(process, "OMS stopped")
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert any((tmp_path / "audit").iterdir())
+    assert (tmp_path / "var" / "fix" / "store").is_dir()
+
+
+def test_oms_serve_with_a_bad_configuration_exits_2_naming_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[fix]\nport = 1\nflavour = "strawberry"\n')
+    run = subprocess.run(
+        [sys.executable, "-m", "oms.cli", "serve", "--config", str(config)],
+        capture_output=True, text=True, timeout=30, cwd=REPOSITORY_ROOT,
+    )
+    assert run.returncode == 2
+    assert "fix.flavour" in run.stderr
