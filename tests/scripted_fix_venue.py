@@ -224,10 +224,11 @@ class ScriptedFixVenue:
                           (102, str(reason)), (58, "too late to cancel")]
         return self.send("9", fields)
 
-    def rejected(self, reason: int = 99, ref: str | None = None) -> Fields:
+    def rejected(self, reason: int | None = None, ref: str | None = None) -> Fields:
         order = self.order(ref)
         order.status = "8"
-        return self.report(order, "8", extra=[(103, str(reason))], text="rejected by venue")
+        extra = [(103, str(reason))] if reason is not None else []
+        return self.report(order, "8", extra=extra, text="rejected by venue")
 
     def done_for_day(self, ref: str | None = None) -> Fields:
         order = self.order(ref)

@@ -163,7 +163,7 @@ class VenueReader:
             # Some venues answer a cancel or replace they refuse with ExecType Rejected.
             routed.pending = None
             self._post(R.CANCEL_REJECTED, routed, fields, context, received_ns,
-                       reason=_int(fields, 103, int(CxlRejReason.OTHER)))
+                       reason=_int(fields, 103))
             return None
         if kind is not R.REJECTED:
             routed.acknowledged = True
@@ -180,9 +180,10 @@ class VenueReader:
                      or None}
         elif kind is R.RESTATED:
             extra = {"quantity": _quantity(fields, 38) or None,
-                     "price": _price(fields, 44) or None, "reason": _int(fields, 378, 99)}
+                     "price": _price(fields, 44) or None, "reason": _int(fields, 378)}
         elif kind is R.REJECTED:
-            extra = {"reason": _int(fields, 103, int(OrdRejReason.OTHER))}
+            # OrdRejReason(103); left out, the engine records Broker option.
+            extra = {"reason": _int(fields, 103)}
         if kind in _ENDS_ORDER:
             routed.done = True
             routed.pending = None
@@ -198,9 +199,9 @@ class VenueReader:
         if pending is not None and fields.get(11) == pending.cl_ord_id:
             routed.pending = None
         self._note_order_id(fields, routed)
-        # CxlRejReason(102), when the venue gives one.
+        # CxlRejReason(102); left out, the engine records Other.
         self._post(R.CANCEL_REJECTED, routed, fields, context, received_ns,
-                   reason=_int(fields, 102, int(CxlRejReason.OTHER)))
+                   reason=_int(fields, 102))
 
     # A request the venue could not take at all: session Reject (35=3) or
     # BusinessMessageReject (35=j) naming it.
@@ -251,7 +252,7 @@ class VenueReader:
                 routed.done = True
                 self._post(R.REJECTED, routed, fields, context, received_ns,
                            exec_id=f"{exec_id}.rejected",
-                           reason=_int(fields, 103, int(OrdRejReason.OTHER)))
+                           reason=_int(fields, 103))
             return StatusOutcome(order_id, unknown=False, venue_pending=False)
         if not routed.acknowledged:
             # The venue has the order: its acknowledgement was lost.
@@ -382,9 +383,9 @@ def _price(fields: Fields, tag: int) -> int:
         return 0
 
 
-def _int(fields: Fields, tag: int, default: int) -> int:
+def _int(fields: Fields, tag: int) -> int | None:
     text = fields.get(tag, "")
-    return int(text) if text.isdigit() else default
+    return int(text) if text.isdigit() else None
 
 
 def _timestamp(text: str | None) -> int | None:
