@@ -181,8 +181,10 @@ class RiskChecks:
                 position = exposure.position
                 buy = terms.side is Side.BUY
                 working = exposure.working_buy if buy else exposure.working_sell
-            signed = position + working + added if terms.side is Side.BUY else (
-                position - working - added
+            signed = (
+                position + working + added
+                if terms.side is Side.BUY
+                else (position - working - added)
             )
             if abs(signed) > limits.max_position:
                 return RiskVerdict(MAX_POSITION, str(signed), str(limits.max_position))
