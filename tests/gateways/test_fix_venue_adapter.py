@@ -51,6 +51,13 @@ def working(client: FixTestClient, venue: ScriptedFixVenue, quantity: str = "100
     return cl_ord_id
 
 
+def away(oms: RunningOms, venue: ScriptedFixVenue) -> None:
+    """The venue drops the connection and refuses to take it back; the adapter has noticed."""
+    venue.refusing = True
+    venue.disconnect()
+    wait_for(lambda: adapter(oms).state is LinkState.DOWN, 5.0, "the adapter to notice")
+
+
 def quiet(oms: RunningOms, venue: ScriptedFixVenue, client: FixTestClient) -> None:
     """Everything the venue sent has been read by the OMS, applied and passed on."""
     settle((venue.session_id, venue.client_session_id))
@@ -236,9 +243,7 @@ class TestDisconnect:
         self, oms: RunningOms, venue: ScriptedFixVenue, client: FixTestClient
     ) -> None:
         cl_ord_id = working(client, venue)
-        venue.refusing = True
-        venue.disconnect()
-        wait_for(lambda: adapter(oms).state is LinkState.DOWN, 5.0, "the adapter to notice")
+        away(oms, venue)
         client.expect_nothing(timeout=1.5)
         order = oms.runtime.call(lambda: oms.runtime.engine.book.find("CLIENT1", cl_ord_id))
         assert order.status.label == "New" and order.pending is None
@@ -247,8 +252,7 @@ class TestDisconnect:
         self, oms: RunningOms, venue: ScriptedFixVenue, client: FixTestClient
     ) -> None:
         original = working(client, venue)
-        venue.refusing = True
-        venue.disconnect()
+        away(oms, venue)
         cancel = client.cancel(original)
         client.expect("8", {11: cancel, 150: "6"})
         wait_for(lambda: adapter(oms).held == 1, 5.0, "the cancel to be held")
@@ -296,8 +300,7 @@ class TestDisconnect:
     def test_a_new_order_made_while_the_venue_is_away_is_sent_after_logon(
         self, oms: RunningOms, venue: ScriptedFixVenue, client: FixTestClient
     ) -> None:
-        venue.refusing = True
-        venue.disconnect()
+        away(oms, venue)
         cl_ord_id = client.new_order("1", "100", "AAPL", "190.00")
         wait_for(lambda: adapter(oms).held == 1, 5.0, "the new order to be held")
         client.expect_nothing(timeout=0.3)
