@@ -138,8 +138,8 @@ class FixTestClient(FixInitiator):
         """The first message (backlog first) of `msg_type` whose fields include `match`;
         AssertionError naming what did arrive if none does within `timeout` seconds."""
         wanted = dict(match or {})
-        for index, message in enumerate(self.backlog):
-            if _matches(message, msg_type, wanted):
+        for index, kept in enumerate(self.backlog):
+            if _matches(kept, msg_type, wanted):
                 return self.backlog.pop(index)
         deadline = time.monotonic() + timeout
         while True:

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from enum import Enum
+from typing import TypeVar
 
 from gateways.fix.wire import parse_fields, parse_utc_timestamp
 from oms.commands import (
@@ -48,6 +49,8 @@ from oms.model import (
     TimeInForce,
     price_from_decimal,
 )
+
+E = TypeVar("E", bound=Enum)
 
 # MsgType(35) values this codec reads.
 REQUEST_TYPES = frozenset({"D", "F", "G", "H"})
@@ -144,8 +147,8 @@ def _new_order(
         ClOrdID(_text(fields, 11)),
         Account(account) if account is not None else None,
         Symbol(symbol),
-        side,  # type: ignore[arg-type]
-        ord_type,  # type: ignore[arg-type]
+        side,
+        ord_type,
         time_in_force,
         _quantity(fields, 38),
         price=_price(fields, 44),
@@ -196,11 +199,11 @@ def _replace(
         _quantity(fields, 38),
         price=_price(fields, 44),
         stop_price=_price(fields, 99),
-        ord_type=ord_type,  # type: ignore[arg-type]
-        time_in_force=time_in_force,  # type: ignore[arg-type]
+        ord_type=ord_type,
+        time_in_force=time_in_force,
         expire_time_ns=_timestamp(fields, 126),
         order_id=OrderID(order_id) if order_id is not None else None,
-        side=side,  # type: ignore[arg-type]
+        side=side,
         symbol=Symbol(symbol) if symbol is not None else None,
         transact_time_ns=_timestamp(fields, 60),
         received_ns=received_ns,
@@ -232,7 +235,7 @@ _SUPPORTED = {
 }
 
 
-def _enum(kind: type[Enum], fields: Mapping[int, str], tag: int, name: str) -> Enum | None:
+def _enum(kind: type[E], fields: Mapping[int, str], tag: int, name: str) -> E | None:
     value = fields.get(tag)
     if value is None:
         return None
@@ -252,7 +255,7 @@ def _text(fields: Mapping[int, str], tag: int) -> str:
     return value
 
 
-def _required(value: Enum | None, tag: int) -> Enum:
+def _required(value: E | None, tag: int) -> E:
     """A field the dictionary requires (so quickfix refused its absence before us)."""
     if value is None:
         raise DecodeError(tag, "missing", f"tag {tag} is required")

@@ -152,13 +152,23 @@ class FixInitiator:
                 f"{timeout:g} s: {why}"
             )
 
-    def send(self, msg_type: str, fields: Iterable[tuple[int, str]]) -> int:
-        """Send one message; returns the MsgSeqNum(34) it went out with."""
+    @property
+    def session_id(self) -> quickfix.SessionID | None:
+        """The quickfix SessionID (ours first), once `connect` has created the session."""
+        return self._app.session_id
+
+    def send(self, msg_type: str, fields: Iterable[tuple[int, str]], *,
+             header: Iterable[tuple[int, str]] = ()) -> int:
+        """Send one message, with extra `header` fields such as PossResend(97); returns the
+        MsgSeqNum(34) it went out with."""
         session_id = self._app.session_id
         if session_id is None:
             raise FixSetupError("the session does not exist: connect first")
+        message = build_message(msg_type, fields)
+        for tag, value in header:
+            message.getHeader().setField(tag, value)
         self._app.sent.seq_num = 0
-        if not quickfix.Session.sendToTarget(build_message(msg_type, fields), session_id):
+        if not quickfix.Session.sendToTarget(message, session_id):
             raise FixSetupError(f"{msg_type} was not sent: the session refused it")
         return int(self._app.sent.seq_num)
 

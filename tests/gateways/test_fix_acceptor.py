@@ -131,6 +131,18 @@ class TestOrders:
         assert (status[150], status[39], status[37], status[103]) == ("I", "8", "NONE", "5")
 
 
+    def test_a_new_order_resent_with_poss_resend_is_answered_with_its_status(
+        self, client1: FixTestClient
+    ) -> None:
+        cl_ord_id = client1.new_order("1", "100", "AAPL", "185.00")
+        ack = client1.expect("8", {11: cl_ord_id, 150: "0"})
+        client1.send("D", [(11, cl_ord_id), (21, "1"), (55, "AAPL"), (54, "1"),
+                           (60, "20240603-13:30:00"), (38, "100"), (40, "2"), (44, "185.00")],
+                     header=[(97, "Y")])
+        status = client1.expect("8", {11: cl_ord_id, 150: "I"})
+        assert (status[37], status[39]) == (ack[37], "0")
+
+
 class TestFix42:
     def test_a_fix_4_2_session_gets_fix_4_2_forms(
         self, client3: FixTestClient, client1: FixTestClient

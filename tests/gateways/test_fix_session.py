@@ -103,8 +103,8 @@ class Exploding(GuardedApplication):
     def raise_it(self, *args: object) -> None:
         raise self.error
 
-    on_create = on_logon = on_logout = raise_it
-    to_admin = from_admin = to_app = from_app = raise_it
+    on_create = on_logon = on_logout = raise_it  # type: ignore[assignment]
+    to_admin = from_admin = to_app = from_app = raise_it  # type: ignore[assignment]
 
     def callback_failed(self, callback: str, message: object, session_id: object,
                         error: BaseException) -> None:
