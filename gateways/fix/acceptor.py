@@ -22,6 +22,16 @@ What a client gets for what it sends:
   session Reject with SessionRejectReason(373)=11 from quickfix;
 - a value FIX allows but we do not support: ExecutionReport Rejected or OrderCancelReject;
 - a message our own code fails on: BusinessMessageReject with reason 0 naming the error.
+
+Logons and ResetSeqNumFlag(141). quickfix drops a connection whose CompIDs are not a
+configured session, and holds a second connection for a logged-on session for 5 s, then
+drops it, before either can touch the session. A Logon with ResetSeqNumFlag=Y from a
+configured client resets the session's sequence numbers and stored messages before any
+callback sees it; we cannot refuse that in time, only afterwards: a reset Logon whose
+MsgSeqNum(34) is not 1, and any Logon on a session already logged on, are answered with a
+Logout and a disconnect. Our own clients reset at every Logon (see
+`gateways.fix.initiator`), so the acceptor takes reset Logons, never resets on its own, and
+warns when a reset throws away reports a client missed while it was away.
 """
 
 from __future__ import annotations
@@ -52,7 +62,6 @@ from gateways.fix.settings import acceptor_settings, is_loopback
 from gateways.fix.wire import build_message, parse_fields, printable
 from oms.config import OmsConfig
 from oms.events import Event
-from oms.model import SessionID
 from oms.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -191,7 +200,7 @@ class ClientSessions(GuardedApplication):
         try:
             decoded = codec.decode(message.toString(), received_ns)
         except DecodeError as error:
-            raise _quickfix_error(error) from None
+            raise quickfix_exception(error) from None
         if isinstance(decoded, Refusal):
             self._refuse(decoded, session_id, received_ns, arrived)
             return
@@ -262,8 +271,10 @@ class ClientSessions(GuardedApplication):
         return all([outbox.close(timeout) for outbox in self._outboxes.values()])
 
 
-def _quickfix_error(error: DecodeError) -> Exception:
-    """The quickfix exception that makes quickfix answer a field we cannot read."""
+def quickfix_exception(error: DecodeError) -> Exception:
+    """The quickfix exception that makes quickfix answer a field we cannot read: a session
+    Reject(35=3) for a value or format, a BusinessMessageReject(35=j) with reason 5 for a
+    missing field."""
     if error.problem == "missing":
         return quickfix.FieldNotFound(error.tag)
     if error.problem == "value":
@@ -337,4 +348,4 @@ class ClientAcceptor:
                 f"for {clients}; store={fix.store}")
 
 
-__all__ = ["ClientAcceptor", "ClientSessions", "SessionID"]
+__all__ = ["ClientAcceptor", "ClientSessions"]

@@ -57,9 +57,12 @@ REQUEST_TYPES = frozenset({"D", "F", "G", "H"})
 
 
 class DecodeError(ValueError):
-    """A field quickfix accepted that cannot be read; `problem` is format, value or missing."""
+    """A field quickfix accepted that cannot be read; `problem` is one of PROBLEMS."""
+
+    PROBLEMS = ("missing", "format", "value")
 
     def __init__(self, tag: int, problem: str, text: str) -> None:
+        assert problem in DecodeError.PROBLEMS, problem
         super().__init__(text)
         self.tag = tag
         self.problem = problem

@@ -107,8 +107,11 @@ def parse_utc_timestamp(text: str) -> int:
     except ValueError as error:
         raise ValueError(f"not a UTCTimestamp: {text!r}") from error
     # Second 60 is a leap second, which UTCTimestamp allows.
-    if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second <= 60):
+    if not (1 <= month <= 12 and hour < 24 and minute < 60 and second <= 60):
         raise ValueError(f"not a UTCTimestamp: {text!r}")
+    # quickfix's own check lets a day the month does not have (February 31) through.
+    if not 1 <= day <= calendar.monthrange(year, month)[1]:
+        raise ValueError(f"not a UTCTimestamp: {text!r} (no such day)")
     seconds = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
     return seconds * 1_000_000_000 + (int(fraction.ljust(9, "0")) if fraction else 0)
 

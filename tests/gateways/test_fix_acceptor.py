@@ -8,10 +8,13 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
+import quickfix
 from fixclient import FixTestClient
 from running_oms import RunningOms
 
 from gateways.fix import codec
+from gateways.fix.acceptor import quickfix_exception
+from gateways.fix.codec import DecodeError
 
 # One OMS and one session per client for the whole module: logging a quickfix initiator out
 # and stopping it takes about two seconds. Tests keep out of each other's way by ClOrdID
@@ -213,6 +216,15 @@ class TestBadInput:
         reject = client1.expect("3")
         assert (reject[371], reject[373]) == ("38", "6")
 
+    def test_a_transact_time_on_a_day_the_month_lacks_is_a_session_reject_from_our_codec(
+        self, client1: FixTestClient
+    ) -> None:
+        # quickfix's check lets February 31 through; the codec's DecodeError is turned into
+        # the quickfix exception that makes quickfix send the Reject.
+        client1.new_order(omit=[60], extra=[(60, "20240231-13:30:00")])
+        reject = client1.expect("3")
+        assert (reject[371], reject[373], reject[372]) == ("60", "6", "D")
+
     def test_a_message_type_we_do_not_handle_is_a_business_reject(
         self, client1: FixTestClient
     ) -> None:
@@ -280,3 +292,20 @@ class TestBadInput:
             reject = client1.expect("j")
         assert (reject[372], reject[379], reject[380]) == ("D", cl_ord_id, "0")
         assert "internal error" in reject[58] and "RuntimeError" in reject[58]
+
+
+
+# DecodeError problem -> the quickfix exception the acceptor raises for it.
+MAPPED = [("missing", quickfix.FieldNotFound), ("format", quickfix.IncorrectDataFormat),
+          ("value", quickfix.IncorrectTagValue)]
+
+
+def test_the_decode_problem_map_covers_every_problem() -> None:
+    assert [problem for problem, _ in MAPPED] == list(DecodeError.PROBLEMS)
+
+
+@pytest.mark.parametrize(("problem", "exception"), MAPPED)
+def test_every_decode_problem_maps_to_the_quickfix_exception_that_answers_it(
+    problem: str, exception: type[Exception]
+) -> None:
+    assert isinstance(quickfix_exception(DecodeError(38, problem, "text")), exception)

@@ -79,7 +79,7 @@ class TestTimestamps:
         assert parse_utc_timestamp(text) == 1_717_421_400_000_000_000 + nanos
 
     @pytest.mark.parametrize(
-        "text", ["2024060313:30:00", "20241303-13:30:00", "20240603-25:30:00",
+        "text", ["2024060313:30:00", "20241303-13:30:00", "20240603-25:30:00", "20240231-13:30:00",
                  "20240603-13:30:00.", "20240603-13:30:00.1234567890", "2024O603-13:30:00"]
     )
     def test_parse_refuses_what_is_not_a_utc_timestamp(self, text: str) -> None:
