@@ -353,3 +353,36 @@ class TestDisconnect:
         venue.status()
         replaced = client.expect("8", {11: replace, 150: "5"})
         assert (replaced[41], replaced[38]) == (original, "60")
+
+
+class TestRestart:
+    def test_after_an_oms_restart_live_orders_are_reconciled_and_can_still_be_canceled(
+        self, tmp_path: Path, venue: ScriptedFixVenue
+    ) -> None:
+        extra = venue.toml()
+        with RunningOms(tmp_path, audit_mode="async", extra_toml=extra) as first:
+            wait_for(lambda: adapter(first).state is LinkState.READY, 5.0, "the venue link")
+            with first.client("CLIENT1") as client:
+                cl_ord_id = working(client, venue)
+            first.runtime.flush()
+        wait_for(lambda: not venue.logged_on, 5.0, "the OMS to log out")
+        venue.fill(30, "190.00")  # while the OMS is down: lost
+
+        with RunningOms(tmp_path, audit_mode="async", extra_toml=extra) as second:
+            # The restored order is asked about under its first ClOrdID and the venue's id.
+            status = venue.expect("H", timeout=5.0)
+            assert (status[11], status[37]) == (venue.order().first, "V1")
+            venue.status()
+            wait_for(lambda: adapter(second).state is LinkState.READY, 5.0, "the reconcile")
+            second.runtime.flush()
+            order = second.runtime.call(
+                lambda: second.runtime.engine.book.find("CLIENT1", cl_ord_id))
+            assert (order.cum_quantity, order.status.label) == (30, "Partially Filled")
+
+            with second.client("CLIENT1") as client:
+                cancel = client.cancel(cl_ord_id)
+                sent = venue.expect("F")
+                assert (sent[41], sent[37]) == (venue.order().first, "V1")
+                venue.canceled()
+                canceled = client.expect("8", {11: cancel, 150: "4"})
+                assert (canceled[14], canceled[41]) == ("30", cl_ord_id)
