@@ -21,7 +21,6 @@ Logon, or --wait ran out) or the arguments are unusable.
 from __future__ import annotations
 
 import argparse
-import logging
 import secrets
 import socket
 import sys
@@ -33,8 +32,6 @@ from gateways.fix.initiator import FixInitiator, Received
 from gateways.fix.session import FixSetupError
 from gateways.fix.wire import format_utc_timestamp, parse_utc_timestamp
 from oms.model import CxlRejReason, ExecType, OrdRejReason, OrdStatus
-
-log = logging.getLogger(__name__)
 
 ANSWERED, REFUSED, NO_ANSWER = 0, 1, 2
 

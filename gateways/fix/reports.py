@@ -12,17 +12,16 @@ here and nowhere else:
   saying what happened.
 
 Each function returns the MsgType and the body fields as (tag, text) pairs, so the forms can
-be read and tested without a session; `to_message` makes the quickfix Message.
+be read and tested without a session; `gateways.fix.wire.build_message` makes the quickfix
+Message.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-import quickfix
-
 from gateways.fix.codec import Refusal
-from gateways.fix.wire import build_message, decimal_text, format_utc_timestamp, parse_fields
+from gateways.fix.wire import decimal_text, format_utc_timestamp, parse_fields
 from oms.events import Event
 from oms.model import (
     CxlRejResponseTo,
@@ -58,10 +57,6 @@ def encode(event: Event, begin_string: str) -> tuple[str, Fields]:
     if event.is_cancel_reject:
         return "9", cancel_reject(event, begin_string)
     return "8", execution_report(event, begin_string)
-
-
-def to_message(msg_type: str, fields: Fields) -> quickfix.Message:
-    return build_message(msg_type, fields)
 
 
 # ExecutionReport (35=8).
@@ -258,5 +253,4 @@ __all__ = [
     "encode",
     "execution_report",
     "refusal",
-    "to_message",
 ]

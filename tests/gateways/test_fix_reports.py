@@ -12,7 +12,7 @@ from engine_harness import CLIENT1, CLIENT2, EmbeddedHarness, ScriptedHarness
 from gateways.fix import reports
 from gateways.fix.codec import Refusal, decode
 from gateways.fix.session import dictionary_path
-from gateways.fix.wire import parse_fields
+from gateways.fix.wire import build_message, parse_fields
 from oms.commands import FixContext, StatusRequest
 from oms.events import Event
 from oms.model import ClOrdID, CxlRejReason, OrdRejReason, SessionID, Side
@@ -28,7 +28,7 @@ def dictionary(begin_string: str) -> quickfix.DataDictionary:
 
 def on_the_wire(msg_type: str, fields: reports.Fields, begin_string: str) -> dict[int, str]:
     """The message as a client receives it, after its dictionary has validated it."""
-    message = reports.to_message(msg_type, fields)
+    message = build_message(msg_type, fields)
     header = message.getHeader()
     for tag, value in ((8, begin_string), (49, "OMS"), (56, "CLIENT1"), (34, "2"),
                        (52, "20240603-13:30:00.000")):
