@@ -239,13 +239,14 @@ class TestBadInput:
         reject = client1.expect("3")
         assert (reject[372], reject[373]) == ("ZZ", "11")
 
+    @pytest.mark.parametrize("account", ["ACC2", "NO-SUCH-ACCOUNT"])
     def test_an_account_the_session_may_not_trade_is_rejected_unknown_account(
-        self, client1: FixTestClient
+        self, client1: FixTestClient, account: str
     ) -> None:
-        cl_ord_id = client1.new_order(account="ACC2")
+        cl_ord_id = client1.new_order(account=account)
         rejected = client1.expect("8", {11: cl_ord_id})
         assert (rejected[150], rejected[39], rejected[103]) == ("8", "8", "15")
-        assert "ACC2" in rejected[58]
+        assert f"Account(1) {account}" in rejected[58]
 
     def test_an_unknown_symbol_is_rejected_unknown_symbol(self, client1: FixTestClient) -> None:
         cl_ord_id = client1.new_order(symbol="ZZ#%9")
