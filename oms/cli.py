@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--in-flight", type=int, default=64, help="requests in flight at most")
     demo.add_argument("--port", type=int, default=0, help="acceptor port (0: a free one)")
     demo.add_argument("--no-progress", action="store_true")
+    demo.add_argument("--audit-mode", default="durable", choices=["durable", "async", "off"],
+                      help="audit log mode of the demo's OMS")
+    demo.add_argument("--directory", help="run directory (default: a new one in var/demo)")
 
     replay = commands.add_parser(
         "replay", help="send the client messages of another engine's FIX log through the OMS"
