@@ -2,9 +2,9 @@
 built before the clock starts, and the floor every figure is set beside.
 
 The engine is built from the shipped `config/oms.toml` and its instruments, with the
-embedded venue and the client sessions CLIENT1 and CLIENT2, the way `/tmp/smoke.py` and
-`oms.runtime` wire it but without the audit log, metrics or any event listener: the figures
-are the engine's own (validation, risk checks, book, events, embedded venue).
+embedded venue and the client sessions CLIENT1 and CLIENT2, the way `oms.runtime` wires it
+but without the audit log, metrics or any event listener: the figures are the engine's own
+(validation, risk checks, book, events, embedded venue).
 
 Risk limits: the per-order checks (OrderQty, order notional, price band) keep their
 configured values, so their cost is part of every figure. The limits that grow with the
