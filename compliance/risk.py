@@ -71,6 +71,7 @@ class _Limits:
         "max_order_quantity",
         "max_order_notional",
         "band_percent",
+        "band_ratio",
         "max_open_orders",
         "max_position",
         "max_daily_notional",
@@ -80,6 +81,8 @@ class _Limits:
         self.max_order_quantity = limits.max_order_quantity
         self.max_order_notional = int(limits.max_order_notional * PRICE_SCALE)
         self.band_percent = limits.price_band_percent
+        # The band as an integer fraction, so the check on the order path stays in ints.
+        self.band_ratio = (limits.price_band_percent / 100).as_integer_ratio()
         self.max_open_orders = limits.max_open_orders
         self.max_position = limits.max_position
         self.max_daily_notional = int(limits.max_daily_notional * PRICE_SCALE)
@@ -156,8 +159,9 @@ class RiskChecks:
                 )
         if limits.band_percent and terms.price is not None:
             reference = instrument.reference_price
-            distance = Decimal(abs(terms.price - reference) * 100) / reference
-            if distance > limits.band_percent:
+            numerator, denominator = limits.band_ratio
+            if abs(terms.price - reference) * denominator > numerator * reference:
+                distance = Decimal(abs(terms.price - reference) * 100) / reference
                 return RiskVerdict(
                     PRICE_BAND,
                     f"{price_to_decimal(terms.price)} ({distance:.2f}% from reference "

@@ -18,6 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from decimal import Decimal
+from types import SimpleNamespace
 
 from compliance.risk import RiskChecks
 from oms.book import OrderBook
@@ -54,10 +55,14 @@ from oms.reports import Venue, VenueReport, VenueReportKind
 
 log = logging.getLogger(__name__)
 
-K = EventKind
-S = OrdStatus
-X = ExecType
-R = VenueReportKind
+# The enumerations' members as plain attributes: reading a member off an Enum class costs
+# about 120 ns, off a namespace about 20 ns, and the order path reads dozens per order.
+K = SimpleNamespace(**EventKind.__members__)
+S = SimpleNamespace(**OrdStatus.__members__)
+X = SimpleNamespace(**ExecType.__members__)
+R = SimpleNamespace(**VenueReportKind.__members__)
+# Events are built positionally with tuple.__new__, skipping the NamedTuple constructor.
+_new = tuple.__new__
 
 NO_ORDER_ID = OrderID("NONE")
 
@@ -232,12 +237,12 @@ class Engine:
             )
             return
         seq = self._seq + 1
-        event = Event(
+        event = _new(Event, (
             seq, self._clock(), K.PENDING_NEW, session, OrderID(f"O{seq}"), cl_ord_id, None,
             terms, None, None, S.PENDING_NEW, 0, terms.quantity, 0, 0, 0, None, venue_name,
             None, None, None, None, None, None, None, command.transact_time_ns or 0,
             command.received_ns, command.fix, instrument.avg_px_decimals,
-        )
+        ))
         order = self._commit(event)
         venue.submit(order)  # type: ignore[arg-type]
 
@@ -390,13 +395,13 @@ class Engine:
         order_id = NO_ORDER_ID if duplicate else OrderID(f"O{seq}")
         log.warning("new order denied: session=%s cl_ord_id=%s reason=%s text=%s",
                     command.session, command.cl_ord_id, reason, text)
-        self._commit(Event(
+        self._commit(_new(Event, (
             seq, self._clock(), K.NEW_DENIED, command.session, order_id, command.cl_ord_id,
             None, terms, None, X.REJECTED, S.REJECTED, 0, 0, 0, 0, 0, ExecID(f"E{seq}"),
             None, None, None, int(reason), None, None, text, verdict,
             command.transact_time_ns or 0, command.received_ns, command.fix,
             instrument.avg_px_decimals if instrument is not None else 4,
-        ))
+        )))
 
     # Cancel and replace requests.
 
@@ -531,12 +536,12 @@ class Engine:
         seq = self._seq + 1
         if order is None or reason == CxlRejReason.UNKNOWN_ORDER:
             # Unknown, or another session's: answered alike, revealing nothing (OrderID NONE).
-            self._commit(Event(
+            self._commit(_new(Event, (
                 seq, self._clock(), kind, command.session, NO_ORDER_ID, command.cl_ord_id,
                 command.orig_cl_ord_id, None, None, None, S.REJECTED, 0, 0, 0, 0, 0, None,
                 None, None, None, None, int(reason), response_to, text, verdict,
                 command.transact_time_ns or 0, command.received_ns, command.fix, 4,
-            ))
+            )))
             return
         self._commit(self._order_event(
             kind, order, None, command.cl_ord_id,
@@ -564,12 +569,12 @@ class Engine:
     def _deny_status(self, command: StatusRequest, reason: int, text: str) -> None:
         """A status request for an order the session does not have: OrdStatus Rejected."""
         seq = self._seq + 1
-        self._commit(Event(
+        self._commit(_new(Event, (
             seq, self._clock(), K.STATUS_DENIED, command.session, NO_ORDER_ID,
             command.cl_ord_id, None, None, None, X.ORDER_STATUS, S.REJECTED, 0, 0, 0, 0, 0,
             ExecID(f"E{seq}"), None, None, None, int(reason), None, None, text, None, 0,
             command.received_ns, command.fix, 4,
-        ))
+        )))
 
     def _emit_status(
         self, order: Order, cl_ord_id: ClOrdID, fix: FixContext | None, received_ns: int
@@ -735,7 +740,7 @@ class Engine:
         if not quiet:
             log.warning("venue report ignored: %s: %r", why, report)
         seq = self._seq + 1
-        self._commit(Event(
+        self._commit(_new(Event, (
             seq, self._clock(), K.REPORT_IGNORED, order.session if order else SessionID(""),
             report.order_id, order.terms.cl_ord_id if order else None, None,
             order.terms if order else None, None, None,
@@ -745,7 +750,7 @@ class Engine:
             report.venue, report.venue_order_id, report.venue_exec_id, None, None, None,
             why, None, report.transact_time_ns or 0, report.received_ns, report.fix,
             order.instrument.avg_px_decimals if order and order.instrument else 4,
-        ))
+        )))
 
     # Building, applying and publishing events.
 
@@ -759,12 +764,12 @@ class Engine:
         terms = _requested_terms(command) if type(command) is NewOrder else None
         orig = getattr(command, "orig_cl_ord_id", None)
         order_id = getattr(command, "order_id", None)
-        self._commit(Event(
+        self._commit(_new(Event, (
             seq, self._clock(), kind, command.session, order_id, command.cl_ord_id, orig,
             terms, requested, None, None, 0, 0, 0, 0, 0, None, None, None, None, None, None,
             None, None, None, getattr(command, "transact_time_ns", None) or 0,
             command.received_ns, command.fix, 4,
-        ))
+        )))
 
     def _order_event(
         self,
@@ -810,13 +815,13 @@ class Engine:
             venue_order_id = order.venue_order_id
             venue_exec_id = None
         instrument = order.instrument
-        return Event(
+        return _new(Event, (
             seq, self._clock(), kind, order.session, order.order_id, cl_ord_id, orig, terms,
             requested, exec_type, ord_status, cum, leaves if leaves > 0 else 0, notional,
             last_qty, last_px, ExecID(f"E{seq}") if exec_id else None, order.venue,
             venue_order_id, venue_exec_id, ord_reason, cxl_reason, response_to, text, risk,
             transact or 0, received, fix, instrument.avg_px_decimals if instrument else 4,
-        )
+        ))
 
     def _commit(self, event: Event) -> Order:
         """Apply an event and hand it to every listener."""
