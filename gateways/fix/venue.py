@@ -431,8 +431,12 @@ class FixVenue:
                 self._orders[order_id] = routed
             if msg_type == "9":
                 self._reader.cancel_reject(fields, routed, context, received_ns)
-                return
-            outcome = self._reader.execution_report(fields, routed, context, received_ns)
+                outcome = None
+            else:
+                outcome = self._reader.execution_report(fields, routed, context, received_ns)
+            if routed.done and routed.pending is None:
+                # The venue works it no more. A late report rebuilds the record from itself.
+                del self._orders[order_id]
             if outcome is None or outcome.order_id not in self._awaiting:
                 return
             self._awaiting.discard(outcome.order_id)
