@@ -29,8 +29,14 @@ def main(args: argparse.Namespace) -> int:
     previous = _on_signals(stop)
     runtime = Runtime(config)
     acceptor = ClientAcceptor(config, runtime)
+    admin = None
     runtime.start()
     try:
+        if config.admin.enabled:
+            from oms.admin import AdminServer
+
+            admin = AdminServer(runtime, config.admin.host, config.admin.port)
+            admin.start()
         if config.metrics.enabled:
             runtime.metrics.serve(config.metrics.host, config.metrics.port)
             log.info("metrics on http://%s:%d/metrics", config.metrics.host, config.metrics.port)
@@ -45,6 +51,8 @@ def main(args: argparse.Namespace) -> int:
         log.error("cannot start: %s", error)
         return 1
     finally:
+        if admin is not None:
+            admin.stop()
         acceptor.stop()
         runtime.stop()
         _restore_signals(previous)

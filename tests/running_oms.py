@@ -66,7 +66,8 @@ def write_config(
                   'max_daily_notional = "500000000"']
     lines += ["", "[venues.embedded]", 'kind = "embedded"', "", "[routing]",
               'default = "embedded"', "", "[audit]", f'directory = "{directory / "audit"}"',
-              f'mode = "{audit_mode}"', "", "[metrics]", "enabled = false", ""]
+              f'mode = "{audit_mode}"', "", "[metrics]", "enabled = false", "",
+              "[admin]", f"port = {free_port()}", ""]
     path = directory / "oms-test.toml"
     path.write_text("\n".join(lines) + extra_toml, encoding="utf-8")
     return path
