@@ -6,11 +6,12 @@ Threads, and why they cannot deadlock:
 - the engine thread takes one input at a time, decides, and appends the events to the
   audit log buffer. It sends to venue sessions (submit, cancel, replace) holding no lock.
 - in durable mode the audit writer thread, after each fsync, releases the reports whose
-  events are now durable and sends them to client sessions, holding no lock either. In
-  async and off modes the engine thread sends them at once.
+  events are now durable to the client sinks; in async and off modes the engine thread
+  releases them at once. The FIX acceptor's sink only queues each report on its session's
+  outbox (gateways/fix/outbox.py), whose own thread sends it.
 No thread ever holds one quickfix session's lock while taking another's, so there is no
-lock cycle. A client that stops reading does not stall anyone: quickfix queues what it
-cannot write to that socket.
+lock cycle. A client that stops reading stalls only its own outbox thread: quickfix's
+threaded acceptor blocks a send to a full socket, and no other session shares that thread.
 """
 
 from __future__ import annotations
