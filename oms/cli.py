@@ -93,9 +93,17 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("fixlog", help="FIX message log (SOH or another delimiter)")
     replay.add_argument("--host", default="127.0.0.1")
     replay.add_argument("--port", type=int, default=9876)
-    replay.add_argument("--sender", default="CLIENT1")
+    replay.add_argument("--sender", default=None,
+                        help="our session (default: CLIENT1 for a FIX 4.4 log, CLIENT3 for 4.2)")
     replay.add_argument("--target", default="OMS")
-    replay.add_argument("--wait", type=float, default=5.0)
+    replay.add_argument("--wait", type=float, default=5.0,
+                        help="seconds to wait for each request's answer")
+    replay.add_argument("--symbol-map", action="append", default=[], metavar="FROM=TO",
+                        help="send Symbol(55) FROM as TO (repeatable)")
+    replay.add_argument("--keep-unknown-tags", action="store_true",
+                        help="send tags our data dictionary refuses (the OMS rejects them)")
+    replay.add_argument("--keep-account", action="store_true",
+                        help="send the log's Account(1) (default: the session's account)")
 
     audit = commands.add_parser("audit", help="compliance queries over the audit log")
     audit.add_argument("--config", default=str(DEFAULT_CONFIG),
