@@ -139,7 +139,7 @@ class ScriptedFixVenue:
         session = quickfix.Session.lookupSession(self.session_id)
         return session is not None and session.isLoggedOn()
 
-    def wait_logged_on(self, timeout: float = 5.0) -> None:
+    def wait_logged_on(self, timeout: float = 15.0) -> None:
         wait_for(lambda: self.logged_on, timeout, "the OMS to log on to the venue")
 
     def disconnect(self) -> None:

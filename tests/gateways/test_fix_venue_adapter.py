@@ -26,7 +26,7 @@ def venue() -> Iterator[ScriptedFixVenue]:
 @pytest.fixture
 def oms(tmp_path: Path, venue: ScriptedFixVenue) -> Iterator[RunningOms]:
     with RunningOms(tmp_path, extra_toml=venue.toml()) as running:
-        wait_for(lambda: adapter(running).state is LinkState.READY, 5.0, "the venue link")
+        wait_for(lambda: adapter(running).state is LinkState.READY, 15.0, "the venue link")
         yield running
 
 
@@ -55,7 +55,7 @@ def away(oms: RunningOms, venue: ScriptedFixVenue) -> None:
     """The venue drops the connection and refuses to take it back; the adapter has noticed."""
     venue.refusing = True
     venue.disconnect()
-    wait_for(lambda: adapter(oms).state is LinkState.DOWN, 5.0, "the adapter to notice")
+    wait_for(lambda: adapter(oms).state is LinkState.DOWN, 15.0, "the adapter to notice")
 
 
 def quiet(oms: RunningOms, venue: ScriptedFixVenue, client: FixTestClient) -> None:
@@ -282,7 +282,7 @@ class TestDisconnect:
         fill = client.expect("8", {11: cl_ord_id, 150: "F"})
         assert (fill[32], fill[31], fill[14], fill[151], fill[39]) == (
             "30", "190.00", "30", "70", "1")
-        wait_for(lambda: adapter(oms).state is LinkState.READY, 5.0, "the reconcile to end")
+        wait_for(lambda: adapter(oms).state is LinkState.READY, 15.0, "the reconcile to end")
 
     def test_a_status_answer_that_matches_our_view_reports_nothing(
         self, oms: RunningOms, venue: ScriptedFixVenue, client: FixTestClient
@@ -291,9 +291,9 @@ class TestDisconnect:
         venue.fill(10, "190.00")
         client.expect("8", {150: "F"})
         venue.disconnect()
-        venue.expect("H", timeout=5.0)
+        venue.expect("H", timeout=15.0)
         venue.status()
-        wait_for(lambda: adapter(oms).state is LinkState.READY, 5.0, "the reconcile to end")
+        wait_for(lambda: adapter(oms).state is LinkState.READY, 15.0, "the reconcile to end")
         quiet(oms, venue, client)
         client.expect_nothing()
 
@@ -317,7 +317,7 @@ class TestDisconnect:
         cl_ord_id = client.new_order("1", "100", "AAPL", "190.00")
         lost = venue.expect("D")
         venue.disconnect()
-        status = venue.expect("H", timeout=5.0)
+        status = venue.expect("H", timeout=15.0)
         venue.unknown_order(status)
         again = venue.expect("D")
         assert again[11] == lost[11]
@@ -332,7 +332,7 @@ class TestDisconnect:
         lost = venue.expect("F")
         venue.order().pending = None  # as if it never arrived
         venue.disconnect()
-        venue.expect("H", timeout=5.0)
+        venue.expect("H", timeout=15.0)
         venue.status()
         again = venue.expect("F")
         assert again[41] == lost[41] and again[11] != lost[11]
@@ -349,7 +349,7 @@ class TestDisconnect:
         venue.disconnect()
         venue.replaced()  # lost
         venue.refusing = False
-        venue.expect("H", timeout=5.0)
+        venue.expect("H", timeout=15.0)
         venue.status()
         replaced = client.expect("8", {11: replace, 150: "5"})
         assert (replaced[41], replaced[38]) == (original, "60")
@@ -361,7 +361,7 @@ class TestRestart:
     ) -> None:
         extra = venue.toml()
         with RunningOms(tmp_path, audit_mode="async", extra_toml=extra) as first:
-            wait_for(lambda: adapter(first).state is LinkState.READY, 5.0, "the venue link")
+            wait_for(lambda: adapter(first).state is LinkState.READY, 15.0, "the venue link")
             with first.client("CLIENT1") as client:
                 cl_ord_id = working(client, venue)
             first.runtime.flush()
@@ -370,10 +370,10 @@ class TestRestart:
 
         with RunningOms(tmp_path, audit_mode="async", extra_toml=extra) as second:
             # The restored order is asked about under its first ClOrdID and the venue's id.
-            status = venue.expect("H", timeout=5.0)
+            status = venue.expect("H", timeout=15.0)
             assert (status[11], status[37]) == (venue.order().first, "V1")
             venue.status()
-            wait_for(lambda: adapter(second).state is LinkState.READY, 5.0, "the reconcile")
+            wait_for(lambda: adapter(second).state is LinkState.READY, 15.0, "the reconcile")
             second.runtime.flush()
             order = second.runtime.call(
                 lambda: second.runtime.engine.book.find("CLIENT1", cl_ord_id))

@@ -35,7 +35,7 @@ def oms(tmp_path: Path, venue: SimulatedVenue) -> Iterator[RunningOms]:
     with RunningOms(tmp_path, extra_toml=venue_toml(venue.port, routing=routing)) as running:
         adapter = running.runtime.engine.venues["XVENUE"]
         assert isinstance(adapter, FixVenue)
-        wait_for(lambda: adapter.state is LinkState.READY, 5.0, "the venue link")
+        wait_for(lambda: adapter.state is LinkState.READY, 15.0, "the venue link")
         yield running
 
 

@@ -41,7 +41,7 @@ def test_an_exchange_rule_sends_its_instruments_to_the_named_venue_and_the_rest_
         with RunningOms(tmp_path, extra_toml=extra) as oms, oms.client("CLIENT1") as client:
             adapter = oms.runtime.engine.venues["XVENUE"]  # type: ignore[index]
             assert isinstance(adapter, FixVenue)
-            wait_for(lambda: adapter.state is LinkState.READY, 5.0, "the venue link")
+            wait_for(lambda: adapter.state is LinkState.READY, 15.0, "the venue link")
 
             on_nasdaq = client.new_order("1", "10", "AAPL", "190.00")
             # The embedded venue (the default) acknowledges at once.

@@ -233,6 +233,6 @@ def test_scenario_file_runs_over_fix_as_its_steps_expect(path: Path, tmp_path: P
     with ScriptedFixVenue() as venue, RunningOms(tmp_path, extra_toml=venue.toml()) as oms:
         adapter = oms.runtime.engine.venues["XVENUE"]  # type: ignore[index]
         assert isinstance(adapter, FixVenue)
-        wait_for(lambda: adapter.state is LinkState.READY, 5.0, "the venue link")
+        wait_for(lambda: adapter.state is LinkState.READY, 15.0, "the venue link")
         with ScenarioClient(oms.port, CLIENT) as client:
             FixScenarioRun(scenario, oms, venue, client).run(scenario["steps"])
