@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy
@@ -72,13 +73,20 @@ def summary_lines(outcome: DemoOutcome) -> list[str]:
             + f" (send to first answer, {len(result.latencies):,} requests, "
             f"{outcome.options.in_flight} in flight at most)"
         )
-    where = config.audit.directory if config.audit.mode != "off" else "not written"
+    where = "not written"
+    if config.audit.mode != "off":
+        where = f"{_megabytes(config.audit.directory)} in {config.audit.directory}"
     lines += [
-        f"Audit log     {outcome.audit_events:,} events: {where}",
+        f"Audit log     {outcome.audit_events:,} events, {where}",
         f"OMS log       {outcome.log_file}",
         f"Wall time     {outcome.wall_seconds:.1f} s",
     ]
     return lines
+
+
+def _megabytes(directory: Path) -> str:
+    size = sum(path.stat().st_size for path in directory.rglob("*") if path.is_file())
+    return f"{size / 1_000_000:,.1f} MB"
 
 
 def _ms(seconds: float) -> str:
