@@ -96,6 +96,8 @@ def _reject_reason(message: Received) -> str:
 
 
 class DemoDriver:
+    """Sends the requests over the sessions (the contra session last) and reads answers."""
+
     def __init__(
         self,
         clients: Sequence[FixInitiator],
@@ -173,7 +175,7 @@ class DemoDriver:
         with self._lock:
             self._by_seq_num[(request.session, seq_num)] = key
             early = self._early_rejects.pop((request.session, seq_num), None)
-            if early is not None:
+            if early is not None and key in self._flying:
                 self._answered(key, early)
 
     def _blocked(self, request: DemoRequest) -> bool:
