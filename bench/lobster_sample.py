@@ -22,7 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "data" / "SAMPLE_2024-01-02_message.csv"
+DEFAULT_OUTPUT = (
+    Path(__file__).resolve().parent.parent / "config" / "SAMPLE_2024-01-02_message.csv"
+)
 _OPEN_SECONDS = 34_200  # 09:30:00
 _TICK = 100  # one cent in LOBSTER units (dollars x 10,000)
 _START_PRICE = 1_000_000  # $100.00

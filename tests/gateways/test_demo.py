@@ -17,7 +17,7 @@ from gateways.lobster import EventType
 from oms.config import REPOSITORY_ROOT
 from oms.events import EventKind
 
-SAMPLE = REPOSITORY_ROOT / "data" / "SAMPLE_2024-01-02_message.csv"
+SAMPLE = REPOSITORY_ROOT / "config" / "SAMPLE_2024-01-02_message.csv"
 AMZN = (
     REPOSITORY_ROOT.parent
     / "shared"
