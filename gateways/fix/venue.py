@@ -19,6 +19,15 @@ The link and what happens when it breaks:
   NewOrderSingle the venue never received is sent again under the same ClOrdID; a cancel
   or replace it never received is sent again under a new one. Then the held requests go.
 
+Known shortcomings:
+- TODO: held requests never expire: after a long outage a day-old new order still goes out
+  once the venue is back. Refusing them after a limit needs a way for the adapter to deny
+  an order on the OMS's behalf, which the Venue interface does not have yet.
+- TODO: venues that keep sequence numbers for the whole day (and refuse a reset Logon)
+  need a per-venue choice of a file store with resends; VenueConfig has no key for it yet.
+- Fills the venue made while the session was down come back as one fill per order, priced
+  from the venue's AvgPx(6) (on the tick grid), not as the venue's own executions.
+
 Threads:
 - the engine thread calls submit/cancel/replace/request_status and sends with
   `quickfix.Session.sendToTarget`, holding no lock (the adapter's own lock is released
