@@ -70,7 +70,7 @@ def test_runtime_new_orders_by_audit_mode(benchmark: Any, tmp_path: Path, mode: 
         directory = tmp_path / f"audit-{next(rounds)}"
         return (directory, mode, flow.new_resting(ORDERS)), {}
 
-    seconds = benchmark.pedantic(run_once, setup=setup, rounds=3, iterations=1)
+    benchmark.pedantic(run_once, setup=setup, rounds=3, iterations=1)
     if benchmark.stats is not None:
         _rates[mode] = ORDERS / benchmark.stats.stats.min
         if len(_rates) == len(MODES):
