@@ -880,9 +880,9 @@ class Engine:
             else:
                 status = order.status
         if kind is K.PENDING_CANCEL or kind is K.PENDING_REPLACE:
-            order.pending = PendingRequest(
-                event.cl_ord_id, event.orig_cl_ord_id, event.requested_terms  # type: ignore[arg-type]
-            )
+            cl_ord_id, orig = event.cl_ord_id, event.orig_cl_ord_id
+            assert cl_ord_id is not None and orig is not None
+            order.pending = PendingRequest(cl_ord_id, orig, event.requested_terms)
             book.use_cl_ord_id(event.session, event.cl_ord_id, order)  # type: ignore[arg-type]
         elif kind is K.CANCELED or kind is K.REPLACED or kind is K.CANCEL_REJECTED:
             order.pending = None

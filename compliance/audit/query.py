@@ -372,7 +372,8 @@ def _label_of(names: pa.ChunkedArray | pa.Array, enum: type[Enum]) -> pa.Array:
     """Readable labels ("Partially Filled") for a column of the log's names."""
     members = list(enum)
     known = pa.array([member.name.lower() for member in members], pa.string())
-    labels = pa.array([member.label for member in members], pa.string())  # type: ignore[attr-defined]
+    texts = [member.label for member in members]  # type: ignore[attr-defined]
+    labels = pa.array(texts, pa.string())
     if isinstance(names, pa.ChunkedArray):
         names = names.combine_chunks()
     return labels.take(pc.index_in(names, value_set=known))

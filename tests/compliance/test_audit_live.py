@@ -31,7 +31,8 @@ A_TRAIL_DAY_ONE = [1, 2, 3, 4, 5, 6, 7, 8, 9, 14, 18, 19, 20, 21, 22, 23]
 
 
 def seqs(directory: Path, cl_ord_id: str) -> list[int]:
-    return trail(directory, ClOrdID(cl_ord_id)).column("seq").to_pylist()  # type: ignore[no-any-return]
+    seqs: list[int] = trail(directory, ClOrdID(cl_ord_id)).column("seq").to_pylist()
+    return seqs
 
 
 def fingerprint(directory: Path) -> dict[str, str]:
