@@ -4,6 +4,7 @@ latency with K orders in flight.
     .venv/bin/python -m bench.fix_load                          # 20,000 orders, 64 then 1
     .venv/bin/python -m bench.fix_load --sessions 2 --audit off
     .venv/bin/python -m bench.fix_load --target oms --in-flight 64 --orders 50000
+    .venv/bin/python -m bench.fix_load --threads     # and the OMS's CPU per order by thread
 
 Each measurement starts a server process of its own in a new temporary directory, from one
 configuration file written for it (`write_config`): the OMS as an operator runs it
@@ -17,19 +18,22 @@ The client (`bench.fix_load_client`) is one quickfix initiator carrying CLIENT1 
 and, with --sessions 2, CLIENT2 (sells). Its orders are limit orders that rest: buys
 1 to `LEVELS` ticks below each instrument's reference price, sells as far above, spread
 over every instrument, well inside the 10% price band. The limits that grow with the
-order count (open orders, position, daily notional) are raised out of reach; the per-order
-ones (quantity, notional, price band) keep their shipped values.
+order count (open orders, position, daily notional) are raised above what a run reaches; the
+per-order ones (quantity, notional, price band) keep their shipped values.
 
 Each order is timed from just before its send to the arrival of the first
 ExecutionReport carrying its ClOrdID(11); at most K are unanswered at any time, across the
 sessions. Throughput is the measured orders over the time from their first send to their
 last answer. The first `--warmup` orders of each run are sent the same way and not counted.
-The server's CPU time per order is read from /proc around the measured orders.
+The server's CPU time per order is read from /proc around the measured orders, and so is
+this process's (the client's): the two share the machine. With --threads the OMS runs
+under `bench.serve_threads`, which splits its CPU time by thread.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import socket
@@ -62,6 +66,7 @@ QUANTITY = 100
 _NOTIONAL_HEADROOM = 1000
 _LISTEN_TIMEOUT = 60.0
 _STOP_TIMEOUT = 30.0
+_SIGNAL_SETTLE = 0.6
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,6 +82,7 @@ class LoadSettings:
     audit: str
     targets: tuple[str, ...]
     stall_seconds: float
+    threads: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,8 @@ class Measurement:
     run: LoadRun
     server_cpu_seconds: float | None
     client_cpu_seconds: float
+    # CPU seconds by server thread (--threads, OMS only).
+    thread_cpu_seconds: dict[str, float] | None = None
 
     @property
     def throughput(self) -> float:
@@ -170,40 +178,45 @@ def write_config(directory: Path, port: int, settings: LoadSettings) -> Path:
 # The server process.
 
 
-def server_command(target: str, config: Path) -> list[str]:
-    if target == "oms":
-        return [
-            sys.executable,
-            "-m",
-            "oms.cli",
-            "--log-level",
-            "WARNING",
-            "serve",
-            "--config",
-            str(config),
-        ]
-    return [sys.executable, "-m", "bench.bare_acceptor", "--config", str(config)]
+@dataclass(frozen=True)
+class Server:
+    """A server process that listens on `port`; `thread_report` is where it writes its
+    threads' CPU time when asked (None: it cannot)."""
+
+    port: int
+    pid: int
+    thread_report: Path | None
+
+
+def server_command(target: str, config: Path, thread_report: Path | None) -> list[str]:
+    if target == "bare":
+        return [sys.executable, "-m", "bench.bare_acceptor", "--config", str(config)]
+    oms = ["--log-level", "WARNING", "serve", "--config", str(config)]
+    if thread_report is not None:
+        return [sys.executable, "-m", "bench.serve_threads", "--report", str(thread_report)] + oms
+    return [sys.executable, "-m", "oms.cli", *oms]
 
 
 @contextmanager
-def serving(target: str, settings: LoadSettings) -> Iterator[tuple[int, int]]:
-    """Start the server in a new temporary directory; yields (port, process id) once it
-    listens, and stops it with SIGTERM afterwards."""
+def serving(target: str, settings: LoadSettings) -> Iterator[Server]:
+    """Start the server in a new temporary directory; yields it once it listens, and stops
+    it with SIGTERM afterwards."""
     with tempfile.TemporaryDirectory(prefix=f"fix-load-{target}-") as name:
         directory = Path(name)
         port = free_port()
         config = write_config(directory, port, settings)
+        report = directory / "threads.json" if settings.threads and target == "oms" else None
         output_path = directory / "server.log"
         with output_path.open("wb") as output:
             process = subprocess.Popen(
-                server_command(target, config),
+                server_command(target, config, report),
                 cwd=REPOSITORY_ROOT,
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )
         try:
             _wait_listening(process, port, output_path)
-            yield port, process.pid
+            yield Server(port, process.pid, report)
         finally:
             process.send_signal(signal.SIGTERM)
             try:
@@ -247,9 +260,9 @@ def cpu_seconds(pid: int) -> float | None:
 def measure(
     target: str, in_flight: int, settings: LoadSettings, plan: OrderPlan, run_number: int
 ) -> Measurement:
-    with serving(target, settings) as (port, pid):
+    with serving(target, settings) as server:
         client = LoadClient(
-            port,
+            server.port,
             [sender for sender, _, _ in SESSIONS[: settings.sessions]],
             stall_seconds=settings.stall_seconds,
         )
@@ -257,13 +270,36 @@ def measure(
             client.connect()
             warm, timed = plan.messages(f"R{run_number}", settings.warmup, settings.orders)
             client.drive(warm, in_flight)
-            before, client_before = cpu_seconds(pid), time.process_time()
+            _mark_threads(server)
+            before, client_before = cpu_seconds(server.pid), time.process_time()
             run = client.drive(timed, in_flight)
-            after, client_after = cpu_seconds(pid), time.process_time()
+            after, client_after = cpu_seconds(server.pid), time.process_time()
+            threads = _thread_cpu_seconds(server)
         finally:
             client.close()
     used = after - before if before is not None and after is not None else None
-    return Measurement(target, in_flight, run, used, client_after - client_before)
+    return Measurement(target, in_flight, run, used, client_after - client_before, threads)
+
+
+def _mark_threads(server: Server) -> None:
+    if server.thread_report is not None:
+        os.kill(server.pid, signal.SIGUSR2)
+        # The server's main thread runs the handler when it next wakes (at most 0.5 s).
+        time.sleep(_SIGNAL_SETTLE)
+
+
+def _thread_cpu_seconds(server: Server) -> dict[str, float] | None:
+    report = server.thread_report
+    if report is None:
+        return None
+    os.kill(server.pid, signal.SIGUSR1)
+    deadline = time.monotonic() + _LISTEN_TIMEOUT
+    while not report.exists():
+        if time.monotonic() > deadline:
+            raise SystemExit("the OMS did not report its threads' CPU time")
+        time.sleep(0.05)
+    seconds: dict[str, float] = json.loads(report.read_text(encoding="utf-8"))
+    return seconds
 
 
 # The report.
@@ -294,6 +330,13 @@ def print_row(measurement: Measurement) -> None:
         + f"{run.latencies_ns.max() / 1000:>9.0f}{cpu_text:>11}"
         + f"{measurement.client_cpu_seconds / run.orders * 1e6:>11.0f}"
     )
+    threads = measurement.thread_cpu_seconds
+    if threads:
+        busy = sorted(threads.items(), key=lambda item: -item[1])
+        print(
+            "        OMS threads, CPU µs per order: "
+            + ", ".join(f"{name} {s / run.orders * 1e6:.0f}" for name, s in busy if s > 0)
+        )
     for problem, count in sorted(run.problems.items()):
         print(f"        {count:,} answered with {problem}")
 
@@ -373,6 +416,11 @@ def parse_settings(argv: Sequence[str] | None) -> LoadSettings:
     )
     parser.add_argument("--target", choices=("oms", "bare", "both"), default="both")
     parser.add_argument(
+        "--threads",
+        action="store_true",
+        help="run the OMS under bench.serve_threads and show each thread's CPU per order",
+    )
+    parser.add_argument(
         "--stall-seconds",
         type=float,
         default=30.0,
@@ -391,6 +439,7 @@ def parse_settings(argv: Sequence[str] | None) -> LoadSettings:
         audit=args.audit,
         targets=TARGETS if args.target == "both" else (args.target,),
         stall_seconds=args.stall_seconds,
+        threads=args.threads,
     )
 
 
