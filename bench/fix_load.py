@@ -67,6 +67,8 @@ _NOTIONAL_HEADROOM = 1000
 _LISTEN_TIMEOUT = 60.0
 _STOP_TIMEOUT = 30.0
 _SIGNAL_SETTLE = 0.6
+# Lines of a server's own output shown after its run.
+_OUTPUT_LINES = 20
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -224,9 +226,21 @@ def serving(target: str, settings: LoadSettings) -> Iterator[Server]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-            problems = output_path.read_text(errors="replace").strip()
-            if problems:
-                print(f"{target} server said:\n{problems}", file=sys.stderr)
+            _show_output(target, output_path)
+
+
+def _show_output(target: str, output: Path) -> None:
+    """The first lines the server wrote (its log at WARNING and above), if any."""
+    lines = output.read_text(errors="replace").splitlines()
+    if not lines:
+        return
+    more = (
+        f"\n... and {len(lines) - _OUTPUT_LINES:,} more lines"
+        if len(lines) > _OUTPUT_LINES
+        else ""
+    )
+    shown = "\n".join(lines[:_OUTPUT_LINES])
+    print(f"{target} server said:\n{shown}{more}", file=sys.stderr)
 
 
 def _wait_listening(process: subprocess.Popen[bytes], port: int, output: Path) -> None:
