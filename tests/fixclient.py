@@ -28,8 +28,9 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping
 
+from gateways.fix.fields import read_fields
 from gateways.fix.initiator import FixInitiator, Received
-from gateways.fix.wire import SOH, format_utc_timestamp, parse_fields
+from gateways.fix.wire import SOH, format_utc_timestamp
 
 Match = Mapping[int, str]
 
@@ -250,7 +251,7 @@ class RawFixConnection:
             return None
         stop = self._buffer.find(SOH.encode(), end + 1) + 1
         raw, self._buffer = self._buffer[:stop].decode(), self._buffer[stop:]
-        fields = parse_fields(raw)
+        fields = read_fields(raw, self.begin_string)
         return Received(fields.get(35, ""), fields, raw)
 
     def close(self) -> None:

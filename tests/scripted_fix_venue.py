@@ -28,9 +28,10 @@ import quickfix
 from fixclient import FixTestClient
 from running_oms import free_port
 
+from gateways.fix.fields import MessageFields
 from gateways.fix.initiator import Received
 from gateways.fix.session import GuardedApplication, SessionSpec, build_settings, stop_quietly
-from gateways.fix.wire import build_message, format_utc_timestamp, parse_fields
+from gateways.fix.wire import build_message, format_utc_timestamp
 
 Fields = list[tuple[int, str]]
 
@@ -72,7 +73,7 @@ class _Venue(GuardedApplication):
             raise quickfix.RejectLogon("the scripted venue is refusing logons")
 
     def from_app(self, message: quickfix.Message, session_id: quickfix.SessionID) -> None:
-        self._owner.arrived(message.toString())
+        self._owner.arrived(message)
 
 
 class ScriptedFixVenue:
@@ -150,9 +151,10 @@ class ScriptedFixVenue:
 
     # What the OMS sent (quickfix thread).
 
-    def arrived(self, raw: str) -> None:
-        fields = parse_fields(raw)
-        received = Received(fields.get(35, ""), fields, raw)
+    def arrived(self, message: quickfix.Message) -> None:
+        # A copy: quickfix destroys the callback's message once the callback returns.
+        fields = MessageFields(quickfix.Message(message))
+        received = Received(fields.get(35, ""), fields, message.toString())
         with self._lock:
             if received.msg_type == "D":
                 self.orders.append(VenueOrder(f"V{len(self.orders) + 1}", received))

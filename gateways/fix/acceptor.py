@@ -48,6 +48,7 @@ import quickfix
 
 from gateways.fix import codec, reports
 from gateways.fix.codec import DecodeError, Refusal
+from gateways.fix.fields import MessageFields
 from gateways.fix.messagelog import MessageLog
 from gateways.fix.outbox import Outbox
 from gateways.fix.reports import Fields
@@ -59,7 +60,7 @@ from gateways.fix.session import (
     store_factory,
 )
 from gateways.fix.settings import acceptor_settings, is_loopback
-from gateways.fix.wire import build_message, parse_fields, printable
+from gateways.fix.wire import build_message, printable
 from oms.config import OmsConfig
 from oms.events import Event
 from oms.runtime import Runtime
@@ -198,7 +199,7 @@ class ClientSessions(GuardedApplication):
             )
             return
         try:
-            decoded = codec.decode(message.toString(), received_ns)
+            decoded = codec.decode(message, received_ns)
         except DecodeError as error:
             raise quickfix_exception(error) from None
         if isinstance(decoded, Refusal):
@@ -232,7 +233,7 @@ class ClientSessions(GuardedApplication):
 
     def _business_reject(self, message: quickfix.Message, session_id: quickfix.SessionID,
                          reason: int, text: str) -> None:
-        fields = parse_fields(message.toString())
+        fields = MessageFields(message)
         seq_num = int(fields.get(34, "0"))
         msg_type, body = reports.business_reject(seq_num, fields.get(35, ""), reason, text,
                                                  fields.get(11))

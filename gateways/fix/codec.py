@@ -17,7 +17,9 @@ the dictionary lists. Three kinds of outcome are left:
   with month 13). The acceptor turns it into the quickfix exception that makes quickfix send
   a session Reject(35=3) naming the tag.
 
-Nothing here touches quickfix objects: the input is the message text.
+The input is the `quickfix.Message` the acceptor's callback holds, already parsed by
+quickfix; it is read through `gateways.fix.fields.MessageFields`, a tag -> value view, so
+the rules below read as plain look-ups.
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import TypeVar
 
-from gateways.fix.wire import parse_fields, parse_utc_timestamp
+import quickfix
+
+from gateways.fix.fields import MessageFields
+from gateways.fix.wire import parse_utc_timestamp
 from oms.commands import (
     CancelOrder,
     Command,
@@ -71,7 +76,10 @@ class DecodeError(ValueError):
 
 class Refusal:
     """A request the OMS answers without the engine: the reason code, the text naming the
-    tag and value, and the request's fields to echo in the answer."""
+    tag and value, and the request's fields to echo in the answer.
+
+    `fields` is a view of the callback's message: answer the refusal before the callback
+    returns."""
 
     __slots__ = ("msg_type", "reason", "text", "fields")
 
@@ -94,12 +102,13 @@ class _Unsupported(Exception):
         self.reason = reason
 
 
-def decode(raw: str, received_ns: int) -> Command | Refusal:
+def decode(message: quickfix.Message, received_ns: int) -> Command | Refusal:
     """The command a request asks for, or the Refusal that answers it."""
-    fields = parse_fields(raw)
+    fields = MessageFields(message)
     msg_type = fields.get(35, "")
     context = FixContext(
-        fields.get(8, ""), fields.get(49, ""), fields.get(56, ""), _int(fields, 34), raw
+        fields.get(8, ""), fields.get(49, ""), fields.get(56, ""), _int(fields, 34),
+        message.toString(),
     )
     session = SessionID(context.sender_comp_id)
     try:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import quickfix
 
+from gateways.fix.fields import MessageFields
 from gateways.fix.session import (
     FixSetupError,
     GuardedApplication,
@@ -28,7 +29,7 @@ from gateways.fix.session import (
     build_settings,
     stop_quietly,
 )
-from gateways.fix.wire import build_message, parse_fields, printable
+from gateways.fix.wire import build_message, printable
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,8 @@ _ADMIN_KEPT = frozenset({"3", "5"})
 
 @dataclass(frozen=True)
 class Received:
-    """A message that arrived: its MsgType, its fields (first value of each tag), its text."""
+    """A message that arrived: its MsgType, its fields (header, body and trailer, as
+    quickfix read them; not those inside repeating groups), its text."""
 
     msg_type: str
     fields: Mapping[int, str]
@@ -91,9 +93,9 @@ class _Collector(GuardedApplication):
 
 
 def _received(message: quickfix.Message) -> Received:
-    raw = message.toString()
-    fields = parse_fields(raw)
-    return Received(fields.get(35, ""), fields, raw)
+    # A copy: quickfix destroys the callback's message once the callback returns.
+    fields = MessageFields(quickfix.Message(message))
+    return Received(fields.get(35, ""), fields, message.toString())
 
 
 class FixInitiator:

@@ -20,7 +20,7 @@ from typing import TextIO
 
 import quickfix
 
-from gateways.fix.wire import mask_secrets, printable
+from gateways.fix.wire import masked_text, printable
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +35,16 @@ class MessageLog:
         self._lock = threading.Lock()
 
     def incoming(self, message: quickfix.Message, session_id: quickfix.SessionID) -> None:
-        self._write("in", message.toString(), session_id)
+        self._write("in", message, session_id)
 
     def outgoing(self, message: quickfix.Message, session_id: quickfix.SessionID) -> None:
-        self._write("out", message.toString(), session_id)
+        self._write("out", message, session_id)
 
-    def _write(self, direction: str, raw: str, session_id: quickfix.SessionID) -> None:
+    def _write(self, direction: str, message: quickfix.Message,
+               session_id: quickfix.SessionID) -> None:
         now = time.time_ns()
         stamp = time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(now // 1_000_000_000))
-        text = printable(mask_secrets(raw))
+        text = printable(masked_text(message))
         line = f"{stamp}.{now // 1000 % 1_000_000:06d} {direction} {text}\n"
         name = str(session_id).replace(":", "-").replace("->", "-")
         with self._lock:

@@ -13,7 +13,8 @@ here and nowhere else:
 
 Each function returns the MsgType and the body fields as (tag, text) pairs, so the forms can
 be read and tested without a session; `gateways.fix.wire.build_message` makes the quickfix
-Message.
+Message. Where a report echoes the request it answers, quickfix reads the request's text
+(`gateways.fix.fields`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from gateways.fix.codec import Refusal
-from gateways.fix.wire import decimal_text, format_utc_timestamp, parse_fields
+from gateways.fix.fields import read_fields
+from gateways.fix.wire import decimal_text, format_utc_timestamp
 from oms.events import Event
 from oms.model import (
     CxlRejResponseTo,
@@ -226,23 +228,23 @@ def _price(units: int) -> str:
 
 
 class _Request:
-    """The fields of the request an event answers, read from its raw text only if asked."""
+    """The fields of the request an event answers, read by quickfix from the request's text
+    only if asked."""
 
     __slots__ = ("_event", "_fields")
 
     def __init__(self, event: Event) -> None:
         self._event = event
-        self._fields: dict[int, str] | None = None
+        self._fields: Mapping[int, str] | None = None
 
     def get(self, tag: int) -> str | None:
         if self._fields is None:
             fix = self._event.fix
-            raw = fix.raw if fix is not None else None
             # A venue report's context is the venue's message, not the client's request.
-            request = raw is not None and fix is not None and fix.sender_comp_id == (
-                self._event.session
-            )
-            self._fields = parse_fields(raw) if request and raw else {}
+            if fix is not None and fix.raw and fix.sender_comp_id == self._event.session:
+                self._fields = read_fields(fix.raw, fix.begin_string)
+            else:
+                self._fields = {}
         return self._fields.get(tag)
 
 

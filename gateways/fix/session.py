@@ -39,7 +39,7 @@ from pathlib import Path
 
 import quickfix
 
-from gateways.fix.wire import build_message, mask_secrets, printable
+from gateways.fix.wire import build_message, masked_text, printable
 
 log = logging.getLogger(__name__)
 
@@ -362,6 +362,6 @@ def _msg_type(message: quickfix.Message) -> str:
 
 def _printable(message: quickfix.Message) -> str:
     try:
-        return printable(mask_secrets(message.toString()))
+        return printable(masked_text(message))
     except BaseException:
         return "<unprintable message>"

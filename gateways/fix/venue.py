@@ -47,7 +47,7 @@ import queue
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING
 
 import quickfix
 
+from gateways.fix.fields import MessageFields
 from gateways.fix.messagelog import MessageLog
 from gateways.fix.session import (
     GuardedApplication,
@@ -73,7 +74,7 @@ from gateways.fix.venue_requests import (
     status_request,
     venue_cl_ord_id,
 )
-from gateways.fix.wire import build_message, parse_fields, printable
+from gateways.fix.wire import build_message, printable
 from oms.commands import FixContext
 from oms.config import VenueConfig
 from oms.model import PRICE_SCALE, ClOrdID, OrderID, Symbol, VenueName
@@ -414,7 +415,7 @@ class FixVenue:
     def received(self, message: quickfix.Message, session_id: quickfix.SessionID) -> None:
         received_ns = time.time_ns()
         raw = message.toString()
-        fields = parse_fields(raw)
+        fields = MessageFields(message)
         msg_type = fields.get(35, "")
         log.debug("from venue %s: %s", self.name, printable(raw))
         context = FixContext(BEGIN_STRING, fields.get(49, ""), fields.get(56, ""),
@@ -458,9 +459,8 @@ class FixVenue:
     def sent(self, message: quickfix.Message) -> None:
         """Remember which request went under which MsgSeqNum(34), to read the venue's
         rejects that name only that (called from `to_app`, by whichever thread sends)."""
-        raw = message.toString()
-        fields = parse_fields(raw)
-        log.debug("to venue %s: %s", self.name, printable(raw))
+        fields = MessageFields(message)
+        log.debug("to venue %s: %s", self.name, printable(message.toString()))
         order_id = order_id_of(fields.get(11))
         if order_id is None:
             return
@@ -470,7 +470,7 @@ class FixVenue:
             while len(self._sent) > _SENT_REMEMBERED:
                 self._sent.popitem(last=False)
 
-    def session_reject(self, fields: dict[int, str], context: FixContext) -> None:
+    def session_reject(self, fields: Mapping[int, str], context: FixContext) -> None:
         """A session Reject (35=3) of one of our messages, named by RefSeqNum(45)."""
         ref = fields.get(45, "")
         with self._lock:
@@ -481,7 +481,8 @@ class FixVenue:
             text = f"venue session reject: {fields.get(58, 'no text')} (tag {fields.get(371)})"
             self._reader.request_refused(request, routed, text, context, time.time_ns())
 
-    def _refused(self, fields: dict[int, str], context: FixContext, received_ns: int) -> None:
+    def _refused(self, fields: Mapping[int, str], context: FixContext,
+                 received_ns: int) -> None:
         """BusinessMessageReject (35=j): by BusinessRejectRefID(379), else RefSeqNum(45)."""
         ref_seq = fields.get(45, "")
         with self._lock:
@@ -528,7 +529,7 @@ class _VenueSession(GuardedApplication):
     def from_admin(self, message: quickfix.Message, session_id: quickfix.SessionID) -> None:
         venue = self._venue
         venue.log_message("in", message, session_id)
-        fields = parse_fields(message.toString())
+        fields = MessageFields(message)
         msg_type = fields.get(35)
         if msg_type == "3":
             log.warning("venue %s rejected a message of ours: %s", venue.name,

@@ -1,83 +1,44 @@
-"""FIX message text: reading fields, masking secrets, timestamps, decimals, building messages.
+"""FIX message text: masking secrets, timestamps, decimals, building messages.
 
-Plain functions over the tag=value text, with no session state, so that every gateway (the
-client acceptor, the venue adapter, the simulated venue, the replay tool) reads and writes
-the wire the same way. quickfix is used only to build an outgoing `quickfix.Message`.
+Plain functions with no session state, so that every gateway (the client acceptor, the
+venue adapter, the simulated venue, the replay tool) writes the wire the same way. Reading
+a message's fields is quickfix's job: see `gateways.fix.fields`.
 """
 
 from __future__ import annotations
 
 import calendar
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from decimal import Decimal
 
 import quickfix
 
 SOH = "\x01"
 
-# Length field -> the data field it announces (the data may itself contain SOH).
-_DATA_FIELDS = {90: 91, 93: 89, 95: 96, 212: 213, 348: 349, 350: 351, 354: 355}
 # Password(554), NewPassword(925) and RawData(96, where logons carry credentials).
 SECRET_TAGS = frozenset({554, 925, 96})
+# RawDataLength(95) announces RawData(96)'s length.
+_RAW_DATA_LENGTH = 95
 MASK = "***"
 
 
-class MalformedText(ValueError):
-    """Text that is not tag=value FIX: the message says where it stops making sense."""
+def masked_text(message: quickfix.Message) -> str:
+    """The message's text with Password(554), NewPassword(925) and RawData(96) shown as ***.
 
-
-def iter_fields(raw: str) -> Iterator[tuple[int, str]]:
-    """Each (tag, value) of a message in order, reading data fields by their length field."""
-    position = 0
-    end = len(raw)
-    data_length: int | None = None
-    data_tag = 0
-    while position < end:
-        equals = raw.find("=", position)
-        if equals < 0:
-            raise MalformedText(f"no '=' after offset {position}")
-        try:
-            tag = int(raw[position:equals])
-        except ValueError as error:
-            raise MalformedText(f"tag {raw[position:equals]!r} is not a number") from error
-        if data_length is not None and tag == data_tag:
-            # A data field: its value is exactly as long as the length field said.
-            stop = equals + 1 + data_length
-            value = raw[equals + 1 : stop]
-            data_length = None
-        else:
-            stop = raw.find(SOH, equals + 1)
-            if stop < 0:
-                stop = end
-            value = raw[equals + 1 : stop]
-            data_length = None
-            if tag in _DATA_FIELDS and value.isdigit():
-                data_length, data_tag = int(value), _DATA_FIELDS[tag]
-        yield tag, value
-        position = stop + 1
-
-
-def parse_fields(raw: str) -> dict[int, str]:
-    """Tag -> value of a message; where a tag repeats (in a group) its first value is kept."""
-    fields: dict[int, str] = {}
-    for tag, value in iter_fields(raw):
-        fields.setdefault(tag, value)
-    return fields
-
-
-def mask_secrets(raw: str) -> str:
-    """The message with every password and RawData value replaced by ***."""
-    if not any(f"{SOH}{tag}=" in raw for tag in SECRET_TAGS):
-        return raw
-    try:
-        return SOH.join(
-            f"{tag}={MASK if tag in SECRET_TAGS else value}" for tag, value in iter_fields(raw)
-        ) + (SOH if raw.endswith(SOH) else "")
-    except MalformedText:
-        # Unreadable: keep nothing after the first secret rather than risk printing it.
-        first = min(raw.find(f"{SOH}{tag}=") for tag in SECRET_TAGS if f"{SOH}{tag}=" in raw)
-        return raw[:first] + f"{SOH}{MASK}"
+    The secrets are replaced in a copy of the message, so quickfix writes the text (a
+    RawData holding SOH included); BodyLength(9) and CheckSum(10) are then those of the
+    masked text. The tags are looked for in the body, where FIX defines them.
+    """
+    if not any(message.isSetField(tag) for tag in SECRET_TAGS):
+        return str(message.toString())
+    masked = quickfix.Message(message)
+    for tag in SECRET_TAGS:
+        if masked.isSetField(tag):
+            masked.setField(tag, MASK)
+    if masked.isSetField(_RAW_DATA_LENGTH):
+        masked.setField(_RAW_DATA_LENGTH, str(len(MASK)))
+    return str(masked.toString())
 
 
 def printable(raw: str) -> str:
@@ -95,25 +56,30 @@ def format_utc_timestamp(time_ns: int) -> str:
 
 
 def parse_utc_timestamp(text: str) -> int:
-    """Nanoseconds since the epoch of a UTCTimestamp; ValueError if it is not one."""
-    if len(text) < 17 or text[8] != "-" or text[11] != ":" or text[14] != ":":
-        raise ValueError(f"not a UTCTimestamp: {text!r}")
-    fraction = text[18:] if len(text) > 17 else ""
-    if len(text) > 17 and (text[17] != "." or not fraction.isdigit() or len(fraction) > 9):
-        raise ValueError(f"not a UTCTimestamp: {text!r}")
+    """Nanoseconds since the epoch of a UTCTimestamp; ValueError if it is not one.
+
+    quickfix's own convertor reads the text (through UtcTimeStampField); two things it lets
+    through are refused here: a day the month does not have (it reads February 31 as
+    March 2) and a dot with no digits after it.
+    """
+    field = quickfix.UtcTimeStampField(0)
+    field.setString(text)
     try:
-        year, month, day = int(text[0:4]), int(text[4:6]), int(text[6:8])
-        hour, minute, second = int(text[9:11]), int(text[12:14]), int(text[15:17])
-    except ValueError as error:
-        raise ValueError(f"not a UTCTimestamp: {text!r}") from error
-    # Second 60 is a leap second, which UTCTimestamp allows.
-    if not (1 <= month <= 12 and hour < 24 and minute < 60 and second <= 60):
-        raise ValueError(f"not a UTCTimestamp: {text!r}")
-    # quickfix's own check lets a day the month does not have (February 31) through.
-    if not 1 <= day <= calendar.monthrange(year, month)[1]:
+        stamp = field.getValue()
+    except (quickfix.IncorrectDataFormat, quickfix.FieldConvertError):
+        raise ValueError(f"not a UTCTimestamp: {text!r}") from None
+    if text.endswith("."):
+        raise ValueError(f"not a UTCTimestamp: {text!r} (a dot without digits)")
+    # quickfix has checked the layout, so the date's digits are where FIX puts them.
+    year, month, day = int(text[0:4]), int(text[4:6]), int(text[6:8])
+    if day > calendar.monthrange(year, month)[1]:
         raise ValueError(f"not a UTCTimestamp: {text!r} (no such day)")
-    seconds = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
-    return seconds * 1_000_000_000 + (int(fraction.ljust(9, "0")) if fraction else 0)
+    # Second 60 (a leap second, which UTCTimestamp allows) is read as the next minute's 0.
+    seconds = calendar.timegm((
+        stamp.getYear(), stamp.getMonth(), stamp.getDay(), stamp.getHour(),
+        stamp.getMinute(), stamp.getSecond(), 0, 0, 0,
+    ))
+    return seconds * 1_000_000_000 + stamp.getNanosecond()
 
 
 # Numbers.

@@ -29,18 +29,18 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import quickfix
 
+from gateways.fix.fields import MessageFields
 from gateways.fix.session import GuardedApplication
 from gateways.fix.wire import (
     build_message,
     decimal_text,
     format_utc_timestamp,
-    parse_fields,
     parse_utc_timestamp,
     printable,
 )
@@ -136,9 +136,9 @@ class SimulatedVenueSession(GuardedApplication):
         log.info("client logged out: session=%s", session_id)
 
     def from_app(self, message: quickfix.Message, session_id: quickfix.SessionID) -> None:
-        raw = message.toString()
-        fields = parse_fields(raw)
-        log.debug("request: %s", printable(raw))
+        # Read only while the callback runs: quickfix destroys the message afterwards.
+        fields = MessageFields(message)
+        log.debug("request: %s", printable(message.toString()))
         handler = {"D": self._new_order, "F": self._cancel, "G": self._replace,
                    "H": self._status}.get(fields.get(35, ""))
         if handler is None:
@@ -175,7 +175,7 @@ class SimulatedVenueSession(GuardedApplication):
 
     # Requests (under the lock).
 
-    def _new_order(self, fields: dict[int, str]) -> None:
+    def _new_order(self, fields: Mapping[int, str]) -> None:
         cl_ord_id = fields.get(11, "")
         if cl_ord_id in self._by_cl_ord_id:
             # PossDupFlag(43) or PossResend(97): a copy of an order we have; else a reuse.
@@ -211,10 +211,10 @@ class SimulatedVenueSession(GuardedApplication):
             expire_time_ns=expire,
         )
 
-    def _cancel(self, fields: dict[int, str]) -> None:
+    def _cancel(self, fields: Mapping[int, str]) -> None:
         self._change(fields, "1", lambda engine, order: engine.cancel(order.ref))
 
-    def _replace(self, fields: dict[int, str]) -> None:
+    def _replace(self, fields: Mapping[int, str]) -> None:
         try:
             quantity = _whole(fields.get(38, "0"))
             price = _price(fields.get(44))
@@ -225,7 +225,7 @@ class SimulatedVenueSession(GuardedApplication):
         self._change(fields, "2", lambda engine, order: engine.replace(
             order.ref, quantity, price, stop_price))
 
-    def _change(self, fields: dict[int, str], response_to: str,
+    def _change(self, fields: Mapping[int, str], response_to: str,
                 apply: Callable[[MatchingEngine, _VenueOrder], object]) -> None:
         """A cancel or replace: find the order by OrderID(37), else OrigClOrdID(41)."""
         cl_ord_id, orig = fields.get(11, ""), fields.get(41, "")
@@ -246,7 +246,7 @@ class SimulatedVenueSession(GuardedApplication):
         finally:
             self._request = None
 
-    def _status(self, fields: dict[int, str]) -> None:
+    def _status(self, fields: Mapping[int, str]) -> None:
         order = self._orders.get(fields.get(37, "")) or self._by_cl_ord_id.get(
             fields.get(11, ""))
         if order is None:
@@ -363,7 +363,7 @@ class SimulatedVenueSession(GuardedApplication):
             fields.append((58, text))
         self._send("8", fields)
 
-    def _cancel_reject(self, fields: dict[int, str], order: _VenueOrder | None,
+    def _cancel_reject(self, fields: Mapping[int, str], order: _VenueOrder | None,
                        response_to: str, reason: CxlRejReason, text: str) -> None:
         """OrderCancelReject (35=9), CxlRejResponseTo(434) 1 cancel or 2 replace."""
         status = order.status if order is not None else S.REJECTED
@@ -372,7 +372,7 @@ class SimulatedVenueSession(GuardedApplication):
                          (39, status.value), (434, response_to), (102, str(int(reason))),
                          (60, format_utc_timestamp(self._clock())), (58, text)])
 
-    def _refuse_new(self, fields: dict[int, str], reason: OrdRejReason, text: str) -> None:
+    def _refuse_new(self, fields: Mapping[int, str], reason: OrdRejReason, text: str) -> None:
         self._send("8", [(37, _UNKNOWN), (11, fields.get(11, _UNKNOWN)), (17, self._exec_id()),
                          (150, "8"), (39, S.REJECTED.value), (103, str(int(reason))),
                          (55, fields.get(55, "")), (54, fields.get(54, "1")), (151, "0"),

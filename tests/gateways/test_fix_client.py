@@ -12,15 +12,16 @@ import pytest
 from running_oms import RunningOms, free_port
 
 from gateways.fix.client import UsageError, describe, new_order_fields
+from gateways.fix.fields import read_fields
 from gateways.fix.initiator import Received
-from gateways.fix.wire import SOH, parse_fields
+from gateways.fix.wire import SOH
 from oms.cli import build_parser
 from oms.config import REPOSITORY_ROOT
 
 
 def received(*fields: str) -> Received:
-    raw = SOH.join(fields) + SOH
-    parsed = parse_fields(raw)
+    raw = SOH.join(["8=FIX.4.4", *fields]) + SOH
+    parsed = read_fields(raw, "FIX.4.4")
     return Received(parsed[35], parsed, raw)
 
 

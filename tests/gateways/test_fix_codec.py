@@ -5,8 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+import quickfix
 
 from gateways.fix.codec import DecodeError, Refusal, decode
+from gateways.fix.fields import read_message
 from oms.commands import CancelOrder, FixContext, NewOrder, ReplaceOrder, StatusRequest
 from oms.model import (
     PRICE_SCALE,
@@ -23,13 +25,15 @@ T0 = 1_717_421_400_250_000_000
 
 
 def request(msg_type: str, *body: tuple[int, str], begin: str = "FIX.4.4",
-            header: tuple[tuple[int, str], ...] = ()) -> str:
+            header: tuple[tuple[int, str], ...] = ()) -> quickfix.Message:
+    """The request as the acceptor's callback holds it: a quickfix Message."""
     fields = [(8, begin), (9, "0"), (35, msg_type), (34, "7"), (49, "CLIENT1"),
               (52, T0_TEXT), (56, "OMS"), *header, *body, (10, "000")]
-    return SOH.join(f"{tag}={value}" for tag, value in fields) + SOH
+    return read_message(SOH.join(f"{tag}={value}" for tag, value in fields) + SOH, begin)
 
 
-def new_order(*extra: tuple[int, str], omit: tuple[int, ...] = (), **kwargs: object) -> str:
+def new_order(*extra: tuple[int, str], omit: tuple[int, ...] = (),
+              **kwargs: object) -> quickfix.Message:
     body = [(11, "A1"), (21, "1"), (55, "AAPL"), (54, "1"), (60, T0_TEXT), (38, "100"),
             (40, "2"), (44, "190.25")]
     body = [(t, v) for t, v in body if t not in omit] + list(extra)
@@ -54,7 +58,7 @@ class TestNewOrder:
         assert command.transact_time_ns == T0
         assert command.received_ns == 42
         assert command.poss_resend is False
-        assert command.fix == FixContext("FIX.4.4", "CLIENT1", "OMS", 7, raw)
+        assert command.fix == FixContext("FIX.4.4", "CLIENT1", "OMS", 7, raw.toString())
 
     def test_time_in_force_left_out_is_day_and_account_left_out_is_none(self) -> None:
         command = decode(new_order(), 0)

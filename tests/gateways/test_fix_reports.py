@@ -3,16 +3,15 @@ against quickfix's data dictionary of its version."""
 
 from __future__ import annotations
 
-from functools import cache
+from collections.abc import Mapping
 
 import pytest
-import quickfix
 from engine_harness import CLIENT1, CLIENT2, EmbeddedHarness, ScriptedHarness
 
 from gateways.fix import reports
 from gateways.fix.codec import Refusal, decode
-from gateways.fix.session import dictionary_path
-from gateways.fix.wire import build_message, parse_fields
+from gateways.fix.fields import MessageFields, data_dictionary, read_fields, read_message
+from gateways.fix.wire import build_message
 from oms.commands import FixContext, StatusRequest
 from oms.events import Event
 from oms.model import ClOrdID, CxlRejReason, OrdRejReason, SessionID, Side
@@ -21,24 +20,19 @@ FIX44, FIX42 = "FIX.4.4", "FIX.4.2"
 SOH = "\x01"
 
 
-@cache
-def dictionary(begin_string: str) -> quickfix.DataDictionary:
-    return quickfix.DataDictionary(str(dictionary_path(begin_string)))
-
-
-def on_the_wire(msg_type: str, fields: reports.Fields, begin_string: str) -> dict[int, str]:
+def on_the_wire(msg_type: str, fields: reports.Fields, begin_string: str) -> Mapping[int, str]:
     """The message as a client receives it, after its dictionary has validated it."""
     message = build_message(msg_type, fields)
     header = message.getHeader()
     for tag, value in ((8, begin_string), (49, "OMS"), (56, "CLIENT1"), (34, "2"),
                        (52, "20240603-13:30:00.000")):
         header.setField(tag, value)
-    text = message.toString()
-    dictionary(begin_string).validate(quickfix.Message(text, dictionary(begin_string), False))
-    return parse_fields(text)
+    received = read_message(message.toString(), begin_string)
+    data_dictionary(begin_string).validate(received)
+    return MessageFields(received)
 
 
-def wire(event: Event, begin_string: str = FIX44) -> dict[int, str]:
+def wire(event: Event, begin_string: str = FIX44) -> Mapping[int, str]:
     return on_the_wire(*reports.encode(event, begin_string), begin_string)
 
 
@@ -185,7 +179,7 @@ class TestCodeTables:
         raw = SOH.join(["8=" + begin_string, "35=D", "34=1", "49=CLIENT1", "56=OMS", "11=A",
                         "21=1", "55=AAPL", "54=1", "60=20240603-13:30:00", "38=1", "40=2",
                         "44=1"]) + SOH
-        refusal = Refusal("D", int(reason), "text", parse_fields(raw))
+        refusal = Refusal("D", int(reason), "text", read_fields(raw, begin_string))
         sent = on_the_wire(*reports.refusal(refusal, begin_string, "G1", 0), begin_string)
         assert sent[103] == (str(int(reason)) if begin_string == FIX44 or reason <= 8 else "0")
 
@@ -209,7 +203,7 @@ class TestRefusals:
     def test_an_unsupported_new_order_is_rejected_with_order_id_none(self) -> None:
         raw = SOH.join(["8=FIX.4.4", "35=D", "34=1", "49=CLIENT1", "56=OMS", "11=A1", "21=1",
                         "55=AAPL", "54=1", "60=20240603-13:30:00", "38=10", "40=P"]) + SOH
-        refusal = decode(raw, 0)
+        refusal = decode(read_message(raw, FIX44), 0)
         assert isinstance(refusal, Refusal)
         sent = on_the_wire(*reports.refusal(refusal, FIX44, "G7", 0), FIX44)
         assert (sent[35], sent[37], sent[17], sent[150], sent[39], sent[103]) == (
@@ -221,7 +215,7 @@ class TestRefusals:
         raw = SOH.join(["8=FIX.4.2", "35=G", "34=1", "49=CLIENT3", "56=OMS", "41=A1",
                         "11=R1", "21=1", "55=MSFT", "54=8", "60=20240603-13:30:00", "38=10",
                         "40=2"]) + SOH
-        refusal = decode(raw, 0)
+        refusal = decode(read_message(raw, FIX42), 0)
         assert isinstance(refusal, Refusal)
         sent = on_the_wire(*reports.refusal(refusal, FIX42, "G8", 0), FIX42)
         assert (sent[35], sent[41], sent[434], sent[102]) == ("9", "A1", "2", "2")

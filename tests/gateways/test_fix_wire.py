@@ -1,4 +1,4 @@
-"""FIX message text: fields, secrets masked, timestamps, decimals."""
+"""FIX message text: secrets masked, timestamps, decimals, building messages."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ from decimal import Decimal
 
 import pytest
 
+from gateways.fix.fields import MessageFields, read_message
 from gateways.fix.wire import (
-    MalformedText,
     build_message,
     decimal_text,
     format_utc_timestamp,
-    mask_secrets,
-    parse_fields,
+    masked_text,
     parse_utc_timestamp,
     printable,
 )
@@ -24,45 +23,39 @@ def fix(*fields: str) -> str:
     return SOH.join(fields) + SOH
 
 
-class TestFields:
-    def test_parse_fields_reads_each_tag_keeping_the_first_of_a_repeated_one(self) -> None:
-        fields = parse_fields(fix("8=FIX.4.4", "35=D", "448=A", "448=B", "11=X"))
-        assert fields == {8: "FIX.4.4", 35: "D", 448: "A", 11: "X"}
+def logon(*body: str) -> str:
+    """A Logon's text with the header quickfix needs (BodyLength and CheckSum unchecked)."""
+    return fix("8=FIX.4.4", "9=0", "35=A", "34=1", "49=CLIENT1", "52=20240603-13:30:00",
+               "56=OMS", "98=0", "108=30", *body, "10=000")
 
-    def test_parse_fields_reads_a_data_field_containing_soh_by_its_length(self) -> None:
-        raw = fix("8=FIX.4.4", "35=A", "95=5", f"96=a{SOH}b=c", "98=0")
-        assert parse_fields(raw) == {8: "FIX.4.4", 35: "A", 95: "5", 96: f"a{SOH}b=c", 98: "0"}
 
-    def test_parse_fields_on_text_without_tags_raises_malformed_text(self) -> None:
-        with pytest.raises(MalformedText):
-            parse_fields("not fix at all")
-        with pytest.raises(MalformedText):
-            parse_fields(fix("8=FIX.4.4", "x5=D"))
-
+class TestPrintable:
     def test_printable_shows_soh_as_bar(self) -> None:
         assert printable(fix("8=FIX.4.4", "35=0")) == "8=FIX.4.4|35=0|"
 
 
-class TestMaskSecrets:
+class TestMaskedText:
     def test_passwords_are_masked_and_other_fields_kept(self) -> None:
-        raw = fix("8=FIX.4.4", "35=A", "553=trader", "554=hunter2", "925=hunter3", "98=0")
-        masked = mask_secrets(raw)
+        message = read_message(logon("553=trader", "554=hunter2", "925=hunter3"), "FIX.4.4")
+        masked = masked_text(message)
         assert "hunter" not in masked
-        assert masked == fix("8=FIX.4.4", "35=A", "553=trader", "554=***", "925=***", "98=0")
+        assert f"{SOH}553=trader{SOH}" in masked
+        assert f"{SOH}554=***{SOH}" in masked and f"{SOH}925=***{SOH}" in masked
 
-    def test_raw_data_containing_soh_is_masked_whole(self) -> None:
-        raw = fix("8=FIX.4.4", "35=A", "95=10", f"96=pw{SOH}secret1", "98=0")
-        masked = mask_secrets(raw)
+    def test_raw_data_containing_soh_is_masked_whole_with_its_length(self) -> None:
+        message = read_message(logon("95=10", f"96=pw{SOH}secret1"), "FIX.4.4")
+        masked = masked_text(message)
         assert "secret" not in masked and "pw" not in masked
-        assert masked.endswith(fix("96=***", "98=0"))
+        assert f"{SOH}95=3{SOH}96=***{SOH}" in masked
 
-    def test_a_message_without_secrets_is_returned_as_it_is(self) -> None:
-        raw = fix("8=FIX.4.4", "35=D", "11=X")
-        assert mask_secrets(raw) is raw
+    def test_the_message_itself_keeps_its_secrets(self) -> None:
+        message = read_message(logon("554=hunter2"), "FIX.4.4")
+        masked_text(message)
+        assert message.getField(554) == "hunter2"
 
-    def test_unreadable_text_with_a_secret_is_cut_before_the_secret(self) -> None:
-        raw = "8=FIX.4.4" + SOH + "zz" + SOH + "554=hunter2" + SOH
-        assert "hunter2" not in mask_secrets(raw)
+    def test_a_message_without_secrets_is_its_own_text(self) -> None:
+        message = read_message(logon(), "FIX.4.4")
+        assert masked_text(message) == message.toString()
 
 
 class TestTimestamps:
@@ -80,11 +73,17 @@ class TestTimestamps:
 
     @pytest.mark.parametrize(
         "text", ["2024060313:30:00", "20241303-13:30:00", "20240603-25:30:00", "20240231-13:30:00",
-                 "20240603-13:30:00.", "20240603-13:30:00.1234567890", "2024O603-13:30:00"]
+                 "20240603-13:30:00.", "20240603-13:30:00.1234567890", "2024O603-13:30:00",
+                 " 0240603-13:30:00", "+0240603-13:30:00", "20240603-13:30:0 ", ""]
     )
     def test_parse_refuses_what_is_not_a_utc_timestamp(self, text: str) -> None:
         with pytest.raises(ValueError):
             parse_utc_timestamp(text)
+
+    def test_a_leap_second_reads_as_the_next_minute(self) -> None:
+        assert parse_utc_timestamp("20241231-23:59:60") == parse_utc_timestamp(
+            "20250101-00:00:00"
+        )
 
     def test_format_writes_milliseconds_and_reads_back(self) -> None:
         ns = 1_717_421_400_123_456_789
@@ -103,4 +102,4 @@ class TestNumbersAndMessages:
     def test_build_message_sets_msg_type_and_body_fields(self) -> None:
         message = build_message("8", [(11, "X"), (58, "a=b")])
         assert message.getHeader().getField(35) == "8"
-        assert parse_fields(message.toString())[58] == "a=b"
+        assert MessageFields(message)[58] == "a=b"
