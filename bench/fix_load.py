@@ -365,7 +365,7 @@ def print_ratio(oms: Measurement, bare: Measurement) -> None:
             f"{_met(throughput >= GOAL_THROUGHPUT_RATIO)}; "
             f"p99 at most {GOAL_P99_RATIO:g}x, {_met(p99 <= GOAL_P99_RATIO)})"
         )
-    print(f"  OMS/bare: throughput {throughput:.2f}, p99 {p99:.2f}x{goals}")
+    print(f"  OMS/bare: throughput {throughput:.3f}, p99 {p99:.3f}x{goals}")
 
 
 def _met(met: bool) -> str:
