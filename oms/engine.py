@@ -152,7 +152,11 @@ class Engine:
         # the decision is complete, so they never interleave with it.
         self._draining = True
         try:
-            if kind is NewOrder:
+            problem = _out_of_range(command)
+            if problem is not None:
+                self._emit_request(_REQUEST_KINDS[kind], command, None)
+                self.refuse(command, problem)
+            elif kind is NewOrder:
                 self._new_order(command)  # type: ignore[arg-type]
             elif kind is CancelOrder:
                 self._cancel(command)  # type: ignore[arg-type]
@@ -177,6 +181,37 @@ class Engine:
             self._deny_cancel(kind, command, None, CxlRejReason.OTHER, text)
         else:
             self._deny_status(command, OrdRejReason.OTHER, text)
+
+    def record_refusal(
+        self,
+        session: SessionID,
+        msg_type: str,
+        cl_ord_id: ClOrdID | None,
+        orig_cl_ord_id: ClOrdID | None,
+        reason: int,
+        text: str,
+        fix: FixContext | None,
+        received_ns: int,
+    ) -> None:
+        """Record a request the gateway refused before the engine and answered itself.
+
+        `reason` is the code the answer carried: an OrdRejReason(103) for a new order, a
+        CxlRejReason(102) for a cancel (MsgType F) or a replace (G). The event changes no
+        state and has no ExecType, so no report is sent for it.
+        """
+        seq = self._seq + 1
+        if msg_type in ("F", "G"):
+            ord_reason, cxl_reason = None, int(reason)
+            response_to = CxlRejResponseTo.CANCEL if msg_type == "F" else (
+                CxlRejResponseTo.REPLACE
+            )
+        else:
+            ord_reason, cxl_reason, response_to = int(reason), None, None
+        self._commit(_new(Event, (
+            seq, self._clock(), K.REQUEST_REFUSED, session, None, cl_ord_id, orig_cl_ord_id,
+            None, None, None, None, 0, 0, 0, 0, 0, None, None, None, None, ord_reason,
+            cxl_reason, response_to, text, None, 0, received_ns, fix, 4,
+        )))
 
     def on_venue_report(self, report: VenueReport) -> None:
         """Take a venue report; applied at once unless the engine is mid-decision."""
@@ -958,6 +993,42 @@ class Engine:
             ))).encode())
         sha.update(repr(sorted(self._venue_exec_ids, key=repr)).encode())
         return sha.hexdigest()
+
+
+# The largest values the OMS takes: a quantity and a notional (quantity x price units) that
+# the audit log's decimal128 columns hold, and a time that fits nanoseconds in 64 bits.
+MAX_QUANTITY = 10**12
+MAX_PRICE = 10**17  # price units: one billion currency units
+MAX_TIME_NS = 2**63 - 1
+_REQUEST_KINDS = {
+    NewOrder: K.NEW_REQUESTED,
+    CancelOrder: K.CANCEL_REQUESTED,
+    ReplaceOrder: K.REPLACE_REQUESTED,
+    StatusRequest: K.STATUS_REQUESTED,
+}
+
+
+def _out_of_range(command: Command) -> str | None:
+    """Why a command carries a number too large to keep, or None; such a value is cleared
+    from the command (so that no event carries it) before the command is denied."""
+    problem = None
+    quantity = getattr(command, "quantity", 0)
+    if type(quantity) is int and quantity > MAX_QUANTITY:
+        problem = f"OrderQty(38) {quantity} exceeds the largest quantity taken, {MAX_QUANTITY}"
+        command.quantity = 0  # type: ignore[union-attr]
+    for field, tag in (("price", "Price(44)"), ("stop_price", "StopPx(99)")):
+        price = getattr(command, field, None)
+        if price is not None and abs(price) > MAX_PRICE:
+            shown = Decimal(price).scaleb(-8) if type(price) is int else price
+            problem = problem or f"{tag} {shown} exceeds the largest price taken"
+            setattr(command, field, None)
+    for field, tag in (("expire_time_ns", "ExpireTime(126)"),
+                       ("transact_time_ns", "TransactTime(60)")):
+        value = getattr(command, field, None)
+        if value is not None and not 0 <= value <= MAX_TIME_NS:
+            problem = problem or f"{tag} is out of range (after the year 2262)"
+            setattr(command, field, None)
+    return problem
 
 
 def _requested_terms(command: NewOrder | CancelOrder | ReplaceOrder | StatusRequest) -> (

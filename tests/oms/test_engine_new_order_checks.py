@@ -116,3 +116,24 @@ def test_rejected_new_orders_cl_ord_id_counts_as_used(h: ScriptedHarness) -> Non
 
     [duplicate] = h.take()
     assert duplicate.ord_rej_reason == OrdRejReason.DUPLICATE_ORDER
+
+
+def test_numbers_too_large_to_keep_are_denied_and_no_event_carries_them() -> None:
+    """A quantity, price or time beyond what the audit log holds never reaches an event."""
+    h = ScriptedHarness()
+    h.new("BIG1", 10**20, "190.00")
+    h.new("BIG2", 100, "1000000000000000000000000000000000")
+    h.new("BIG3", 100, "190.00", tif=TimeInForce.GTD, expire_time_ns=2**70)
+    answers = h.take()
+    assert [a.exec_type for a in answers] == [ExecType.REJECTED] * 3
+    assert "OrderQty(38) 100000000000000000000 exceeds" in (answers[0].text or "")
+    assert "Price(44)" in (answers[1].text or "")
+    assert "ExpireTime(126) is out of range" in (answers[2].text or "")
+    for event in h.events:
+        terms = event.terms
+        if terms is not None:
+            assert terms.quantity <= 10**12
+            assert terms.price is None or terms.price <= 10**17
+    h.new("OK1", 100, "190.00")
+    h.venue.ack()
+    assert h.take()[-1].exec_type is ExecType.NEW
