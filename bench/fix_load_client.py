@@ -119,6 +119,12 @@ def plan_orders(sessions: Sequence[tuple[str, str, str]], quantity: int) -> Orde
 
 
 class _Collector(GuardedApplication):
+    """Times each order's first answer and opens the window by one per answer.
+
+    A `quickfix.SocketInitiator` runs every session's callbacks on its one thread, so the
+    counters here have a single writer; the sending thread only adds to `pending`.
+    """
+
     def __init__(self, senders: Sequence[str]) -> None:
         super().__init__()
         self._wanted = frozenset(senders)
