@@ -5,7 +5,9 @@ LeavesQty, AvgPx), so that any one event read on its own, in the audit log or on
 wire, is complete. Replaying the same events rebuilds the same state.
 
 Requests are events too (one per new, cancel, replace and status request), so the log
-holds what was asked beside what was decided.
+holds what was asked beside what was decided. A request the gateway refuses before the
+engine sees it (a value FIX allows that the OMS does not support) is one event that holds
+both: the request's FIX text and the refusal.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ class EventKind(str, Enum):
     CANCEL_DENIED = "cancel_denied"
     REPLACE_DENIED = "replace_denied"
     STATUS_DENIED = "status_denied"
+    # A request the FIX gateway refused before the engine (an OrdType, Side or
+    # TimeInForce the OMS does not support, ...): recorded here, answered by the gateway.
+    REQUEST_REFUSED = "request_refused"
     # State changes.
     PENDING_NEW = "pending_new"
     ACCEPTED = "accepted"

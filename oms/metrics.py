@@ -13,6 +13,13 @@ _LATENCY_BUCKETS = (
 )
 
 
+# Our own denials, the gateway's refusals of unsupported requests among them.
+_DENIAL_KINDS = frozenset({
+    EventKind.NEW_DENIED, EventKind.CANCEL_DENIED, EventKind.REPLACE_DENIED,
+    EventKind.REQUEST_REFUSED,
+})
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -61,7 +68,7 @@ class Metrics:
         kind = event.kind
         if kind is EventKind.TRADE:
             self.fills.inc(event.last_quantity)
-        elif kind in (EventKind.NEW_DENIED, EventKind.CANCEL_DENIED, EventKind.REPLACE_DENIED):
+        elif kind in _DENIAL_KINDS:
             check = event.risk.check if event.risk is not None else "validation"
             self.denials.labels(kind.value, check).inc()
 

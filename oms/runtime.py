@@ -24,15 +24,22 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from compliance.risk import RiskChecks
-from oms.commands import CancelOrder, Command, NewOrder, ReplaceOrder, StatusRequest
+from oms.commands import (
+    CancelOrder,
+    Command,
+    FixContext,
+    NewOrder,
+    ReplaceOrder,
+    StatusRequest,
+)
 from oms.config import OmsConfig
 from oms.engine import Engine, SessionAccounts
 from oms.events import Event
 from oms.metrics import Metrics
-from oms.model import SessionID, Symbol, VenueName
+from oms.model import ClOrdID, SessionID, Symbol, VenueName
 from oms.refdata import Instrument, load_instruments
 from oms.reports import VenueReport
 
@@ -54,6 +61,20 @@ class Call:
         self.done = threading.Event()
         self.result: Any = None
         self.error: BaseException | None = None
+
+
+class _Refusal(NamedTuple):
+    """A request a gateway refused and answered itself, to be recorded by the engine: the
+    arguments of `Engine.record_refusal`, in order."""
+
+    session: SessionID
+    msg_type: str
+    cl_ord_id: ClOrdID | None
+    orig_cl_ord_id: ClOrdID | None
+    reason: int
+    text: str
+    fix: FixContext | None
+    received_ns: int
 
 
 class Runtime:
@@ -184,6 +205,23 @@ class Runtime:
     def post_report(self, report: VenueReport) -> None:
         self._queue.put(report)
 
+    def record_refusal(
+        self,
+        session: SessionID,
+        msg_type: str,
+        cl_ord_id: ClOrdID | None,
+        orig_cl_ord_id: ClOrdID | None,
+        reason: int,
+        text: str,
+        fix: FixContext | None,
+        received_ns: int,
+    ) -> None:
+        """Have the engine record a request the gateway refused and answered itself (see
+        `Engine.record_refusal`); like `submit`, it never blocks."""
+        self._queue.put(_Refusal(
+            session, msg_type, cl_ord_id, orig_cl_ord_id, reason, text, fix, received_ns
+        ))
+
     def call(self, function: Callable[[], Any], timeout: float = 10.0) -> Any:
         """Run `function` on the engine thread and return its result."""
         call = Call(function)
@@ -232,6 +270,8 @@ class Runtime:
                         item.error = error
                     finally:
                         item.done.set()
+                elif isinstance(item, _Refusal):
+                    engine.record_refusal(*item)
             except Exception:
                 # A bug in our own code: the input is logged, counted and answered.
                 log.exception("engine failed on %r", item)

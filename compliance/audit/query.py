@@ -61,11 +61,15 @@ _NAMING_KINDS = tuple(
     )
 )  # fmt: skip
 # Requests and denials whose ClOrdID(11) is the request's own new identifier: they name
-# the order they concern by OrigClOrdID(41).
+# the order they concern by OrigClOrdID(41). A request the gateway refused does so too
+# when it is a cancel or a replace; a refused new order names no order.
 _BY_ORIG_KINDS = tuple(
     kind.value
-    for kind in (K.CANCEL_REQUESTED, K.REPLACE_REQUESTED, K.CANCEL_DENIED, K.REPLACE_DENIED)
-)
+    for kind in (
+        K.CANCEL_REQUESTED, K.REPLACE_REQUESTED, K.CANCEL_DENIED, K.REPLACE_DENIED,
+        K.REQUEST_REFUSED,
+    )
+)  # fmt: skip
 
 
 def _in_list(values: tuple[str, ...]) -> str:

@@ -20,7 +20,9 @@ What a client gets for what it sends:
 - a message type the dictionary defines but we do not handle: BusinessMessageReject(35=j)
   with BusinessRejectReason(380)=3; a MsgType the dictionary does not define at all is a
   session Reject with SessionRejectReason(373)=11 from quickfix;
-- a value FIX allows but we do not support: ExecutionReport Rejected or OrderCancelReject;
+- a value FIX allows but we do not support: ExecutionReport Rejected or OrderCancelReject,
+  sent by the acceptor itself; the engine records the request and the refusal in the audit
+  log (EventKind.REQUEST_REFUSED);
 - a message our own code fails on: BusinessMessageReject with reason 0 naming the error.
 
 Logons and ResetSeqNumFlag(141). quickfix drops a connection whose CompIDs are not a
@@ -63,6 +65,7 @@ from gateways.fix.settings import acceptor_settings, is_loopback
 from gateways.fix.wire import build_message, printable
 from oms.config import OmsConfig
 from oms.events import Event
+from oms.model import ClOrdID, SessionID
 from oms.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -212,12 +215,23 @@ class ClientSessions(GuardedApplication):
 
     def _refuse(self, refusal: Refusal, session_id: quickfix.SessionID, received_ns: int,
                 arrived: float) -> None:
-        """Answer a request the codec refused, without the engine."""
+        """Answer a request the codec refused, without the engine, and have the engine
+        record it (the audit log holds every request and every refusal)."""
+        _, client = comp_ids(session_id)
         begin_string = session_id.getBeginString().getValue()
         exec_id = f"G{received_ns}.{next(self._exec_ids)}"
         msg_type, fields = reports.refusal(refusal, begin_string, exec_id, time.time_ns())
+        cl_ord_id, orig = refusal.fields.get(11), refusal.fields.get(41)
         log.warning("request refused: session=%s cl_ord_id=%s text=%s",
-                    session_id, refusal.fields.get(11), refusal.text)
+                    session_id, cl_ord_id, refusal.text)
+        # TODO: the answer does not wait for the record to be durable, as engine reports do
+        # in durable mode; a crash in between loses the record of a refusal the client saw.
+        self._runtime.record_refusal(
+            SessionID(client), refusal.msg_type,
+            ClOrdID(cl_ord_id) if cl_ord_id is not None else None,
+            ClOrdID(orig) if orig is not None else None,
+            refusal.reason, refusal.text, refusal.fix, received_ns,
+        )
         self._answer(session_id, Answer(msg_type, fields, arrived))
 
     def callback_failed(self, callback: str, message: quickfix.Message | None,

@@ -12,7 +12,7 @@ the dictionary lists. Three kinds of outcome are left:
   cross, TimeInForce(59) at the opening), or a field the OMS needs that the 4.4 dictionary
   leaves optional (Symbol(55), OrderQty(38)). The acceptor answers it with the business
   reject FIX defines for the request: ExecutionReport Rejected for a new order,
-  OrderCancelReject for a replace;
+  OrderCancelReject for a replace; and has the engine record it in the audit log;
 - a `DecodeError` for a value quickfix let through but that cannot be read (a TransactTime
   with month 13). The acceptor turns it into the quickfix exception that makes quickfix send
   a session Reject(35=3) naming the tag.
@@ -76,18 +76,21 @@ class DecodeError(ValueError):
 
 class Refusal:
     """A request the OMS answers without the engine: the reason code, the text naming the
-    tag and value, and the request's fields to echo in the answer.
+    tag and value, the request's fields to echo in the answer, and where it came from (its
+    FIX context, with its text) for the audit log.
 
     `fields` is a view of the callback's message: answer the refusal before the callback
     returns."""
 
-    __slots__ = ("msg_type", "reason", "text", "fields")
+    __slots__ = ("msg_type", "reason", "text", "fields", "fix")
 
-    def __init__(self, msg_type: str, reason: int, text: str, fields: Mapping[int, str]) -> None:
+    def __init__(self, msg_type: str, reason: int, text: str, fields: Mapping[int, str],
+                 fix: FixContext | None = None) -> None:
         self.msg_type = msg_type
         self.reason = reason
         self.text = text
         self.fields = fields
+        self.fix = fix
 
     def __repr__(self) -> str:
         return f"Refusal({self.msg_type}, reason={self.reason}, text={self.text!r})"
@@ -125,7 +128,7 @@ def decode(message: quickfix.Message, received_ns: int) -> Command | Refusal:
             reason = unsupported.reason or OrdRejReason.UNSUPPORTED_ORDER_CHARACTERISTIC
         else:
             reason = CxlRejReason.OTHER
-        return Refusal(msg_type, int(reason), unsupported.text, fields)
+        return Refusal(msg_type, int(reason), unsupported.text, fields, context)
     raise DecodeError(35, "value", f"MsgType(35) {msg_type} is not a request this codec reads")
 
 

@@ -12,12 +12,22 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from audit_flow import DAY_TWO, RecordedFlow, record_flow
+from audit_flow import DAY_TWO, RecordedFlow, audit_config, harness, record_flow
+from engine_harness import CLIENT1
 
 from compliance.audit.errors import AuditLogError
 from compliance.audit.query import AuditDatabase, AuditQueryError, orders, sql, trail
 from compliance.audit.schema import SCHEMA
-from oms.model import Account, ClOrdID, OrderID, OrdStatus, Symbol
+from compliance.audit.writer import AuditLog
+from oms.model import (
+    Account,
+    ClOrdID,
+    CxlRejReason,
+    OrderID,
+    OrdRejReason,
+    OrdStatus,
+    Symbol,
+)
 
 # The order first named A1, replaced to A2 and A3: its events, the requests and denials
 # that named it in CLIENT1, and its last fill on day two.
@@ -137,6 +147,28 @@ def test_trail_of_an_order_denied_by_a_risk_check_holds_the_reason(
 
     assert seqs(table) == [32, 33]
     assert table.column("risk_check").to_pylist() == [None, "max_order_quantity"]
+
+
+def test_trail_holds_the_requests_the_gateway_refused(tmp_path: Path) -> None:
+    # A1 is worked; its replace R1 and a new order P1 are refused by the FIX gateway.
+    h = harness()
+    with AuditLog(audit_config(tmp_path)) as log:
+        h.engine.subscribe(log.append)
+        h.new("A1", 100, "190.00")
+        h.engine.record_refusal(CLIENT1, "G", ClOrdID("R1"), ClOrdID("A1"),
+                                CxlRejReason.OTHER, "OrdType(40) P is not supported", None, 0)
+        h.engine.record_refusal(CLIENT1, "D", ClOrdID("P1"), None,
+                                OrdRejReason.UNSUPPORTED_ORDER_CHARACTERISTIC,
+                                "OrdType(40) P is not supported", None, 0)
+    refused_replace, refused_new = (e.seq for e in h.events[-2:])
+
+    a_trail = trail(tmp_path, ClOrdID("A1"))
+    p_trail = trail(tmp_path, ClOrdID("P1"))
+
+    assert seqs(a_trail)[-1] == refused_replace
+    assert a_trail.column("kind").to_pylist()[-1] == "request_refused"
+    assert seqs(p_trail) == [refused_new]
+    assert p_trail.column("text").to_pylist() == ["OrdType(40) P is not supported"]
 
 
 def test_trail_of_an_id_nothing_names_is_empty(database: AuditDatabase) -> None:

@@ -191,3 +191,22 @@ class TestDurableAuditLog:
             assert ack[37] == next(e.order_id for e in read_events(tmp_path / "audit")
                                    if e.kind is EventKind.ACCEPTED and e.cl_ord_id == cl_ord_id)
 
+    def test_a_request_the_acceptor_refuses_is_in_the_audit_log_with_its_text(
+        self, tmp_path: Path
+    ) -> None:
+        from compliance.audit.reader import read_events
+
+        with RunningOms(tmp_path, audit_mode="durable") as oms, oms.client("CLIENT1") as client:
+            cl_ord_id = client.new_order(ord_type="P")
+            rejected = client.expect("8", {11: cl_ord_id, 150: "8"})
+            # The acceptor answers a refusal itself, without waiting for its record.
+            oms.runtime.flush()
+            logged = [e for e in read_events(tmp_path / "audit") if e.cl_ord_id == cl_ord_id]
+
+        assert [e.kind for e in logged] == [EventKind.REQUEST_REFUSED]
+        refused = logged[0]
+        assert refused.text == rejected[58] and refused.text.startswith("OrdType(40) P")
+        assert refused.ord_rej_reason == int(rejected[103])
+        assert refused.session == "CLIENT1" and refused.received_ns > 0
+        raw = refused.fix.raw if refused.fix is not None else None
+        assert raw is not None and f"\x0111={cl_ord_id}\x01" in raw and "\x0140=P\x01" in raw

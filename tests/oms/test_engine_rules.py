@@ -3,18 +3,21 @@
 Quantities, CumQty and AvgPx across a chain; which ClOrdID a report carries; cancel and
 replace refusals (CxlRejReason); duplicate ClOrdIDs and PossResend; what the venue may
 report out of turn (duplicates, overfills, late fills, unsolicited cancels, restatements,
-done for day, expiry, a fill before the ack).
+done for day, expiry, a fill before the ack); requests the gateway refused before the
+engine, recorded.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from engine_harness import ACC1, CLIENT2, SECOND, T0, ScriptedHarness
+from engine_harness import ACC1, CLIENT1, CLIENT2, SECOND, T0, ScriptedHarness
 
+from oms.commands import FixContext
 from oms.engine import NO_ORDER_ID
 from oms.events import Event, EventKind
 from oms.model import (
+    ClOrdID,
     CxlRejReason,
     CxlRejResponseTo,
     ExecType,
@@ -538,3 +541,51 @@ def test_fill_before_the_ack_implies_the_ack_and_the_late_ack_changes_nothing(
     assert h.take() == []
     assert h.state() == after_fill
     assert h.events[-1].kind is EventKind.REPORT_IGNORED
+
+
+# Requests the gateway refused before the engine (and answered itself).
+
+
+def test_a_refused_new_order_is_recorded_with_its_reason_and_changes_nothing(
+    h: ScriptedHarness,
+) -> None:
+    h.working("X", 1000)
+    before = (h.state(), h.engine.digest())
+    context = FixContext("FIX.4.4", "CLIENT1", "OMS", 9, "8=FIX.4.4|35=D|11=P1|40=P|")
+
+    h.engine.record_refusal(CLIENT1, "D", ClOrdID("P1"), None,
+                            OrdRejReason.UNSUPPORTED_ORDER_CHARACTERISTIC,
+                            "OrdType(40) P is not supported", context, 42)
+
+    refused = h.events[-1]
+    assert refused.kind is EventKind.REQUEST_REFUSED
+    assert (refused.session, refused.cl_ord_id, refused.order_id) == (CLIENT1, "P1", None)
+    assert refused.ord_rej_reason == OrdRejReason.UNSUPPORTED_ORDER_CHARACTERISTIC
+    assert (refused.cxl_rej_reason, refused.cxl_rej_response_to) == (None, None)
+    assert (refused.text, refused.fix, refused.received_ns) == (
+        "OrdType(40) P is not supported", context, 42,
+    )
+    # Nothing for the client (the gateway answered) and nothing changed.
+    assert refused.exec_type is None and h.take() == []
+    assert (h.state(), h.engine.digest()) == before
+
+
+def test_a_refused_replace_is_recorded_with_its_cancel_reject_reason_and_response_to(
+    h: ScriptedHarness,
+) -> None:
+    h.working("X", 1000)
+
+    h.engine.record_refusal(CLIENT1, "G", ClOrdID("R1"), ClOrdID("X"), CxlRejReason.OTHER,
+                            "OrdType(40) P is not supported", None, 0)
+
+    refused = h.events[-1]
+    assert (refused.kind, refused.cl_ord_id, refused.orig_cl_ord_id) == (
+        EventKind.REQUEST_REFUSED, "R1", "X",
+    )
+    assert (refused.cxl_rej_reason, refused.cxl_rej_response_to, refused.ord_rej_reason) == (
+        CxlRejReason.OTHER, CxlRejResponseTo.REPLACE, None,
+    )
+    assert h.take() == []
+    replayed = h.fresh_engine()
+    assert replayed.replay(h.events) == len(h.events)
+    assert replayed.digest() == h.engine.digest()
