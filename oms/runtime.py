@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from compliance.audit.errors import AuditLogError
 from compliance.risk import RiskChecks
 from oms.commands import (
     CancelOrder,
@@ -37,7 +38,7 @@ from oms.commands import (
 )
 from oms.config import OmsConfig
 from oms.engine import Engine, SessionAccounts
-from oms.events import Event
+from oms.events import Event, EventKind
 from oms.metrics import Metrics
 from oms.model import ClOrdID, SessionID, Symbol, VenueName
 from oms.refdata import Instrument, load_instruments
@@ -49,6 +50,12 @@ ClientSink = Callable[[Event], None]
 _COMMANDS = (NewOrder, CancelOrder, ReplaceOrder, StatusRequest)
 _STOP = object()
 _FREEZE_EVERY = 1000
+_INTERNAL_ERROR = "internal error: the OMS could not process this request"
+# What a halted OMS still sends: denials, which change no order.
+_DENIALS = frozenset({
+    EventKind.NEW_DENIED, EventKind.CANCEL_DENIED, EventKind.REPLACE_DENIED,
+    EventKind.STATUS_DENIED,
+})
 
 
 class Call:
@@ -102,6 +109,9 @@ class Runtime:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._audit: Any = None
+        self._audit_lock: Any = None
+        # Set when the audit log fails: the reason every later request is refused with.
+        self.halted: str | None = None
         self._durable = config.audit.mode == "durable"
         self._add_venues(clock)
         self.recovered_events = 0
@@ -137,19 +147,8 @@ class Runtime:
 
     def start(self) -> None:
         """Recover from the audit log, then start taking inputs."""
-        mode = self.config.audit.mode
-        if mode != "off":
-            from compliance.audit.reader import read_events, recover
-            from compliance.audit.writer import AuditLog
-
-            directory = Path(self.config.audit.directory)
-            directory.mkdir(parents=True, exist_ok=True)
-            result = recover(directory)
-            log.info("audit log recovered: %s", result)
-            self.recovered_events = self.engine.replay(read_events(directory))
-            log.info("state rebuilt from %d events: digest=%s", self.recovered_events,
-                     self.engine.digest())
-            self._audit = AuditLog(self.config.audit, on_durable=self._released)
+        if self.config.audit.mode != "off":
+            self._open_audit()
         self.engine.subscribe(self._on_event)
         self._restore_venues()
         self._thread = threading.Thread(target=self._run, name="oms-engine", daemon=True)
@@ -162,10 +161,35 @@ class Runtime:
             if start is not None:
                 start()
 
+    def _open_audit(self) -> None:
+        """Take the log's directory, mend and replay it, then start its writer."""
+        from compliance.audit.lock import DirectoryLock
+        from compliance.audit.reader import read_events, recover
+
+        config = self.config.audit
+        directory = Path(config.directory)
+        self._audit_lock = DirectoryLock(directory)
+        result = recover(directory)
+        log.info("audit log recovered: %s", result)
+        self.recovered_events = self.engine.replay(read_events(directory))
+        log.info("state rebuilt from %d events: digest=%s", self.recovered_events,
+                 self.engine.digest())
+        if config.writer == "process":
+            from compliance.audit.process import AuditLogProcess
+
+            self._audit = AuditLogProcess(
+                config, self._audit_lock, on_durable=self._released, on_failure=self._halt
+            )
+        else:
+            from compliance.audit.writer import AuditLog
+
+            self._audit = AuditLog(config, on_durable=self._released, on_failure=self._halt)
+
     def _tick(self) -> None:
         """Once a second, have the engine expire past-due GTD orders on its thread."""
         while not self._stopping.wait(1.0):
-            self._queue.put(Call(self.engine.expire))
+            if self.halted is None:
+                self._queue.put(Call(self.engine.expire))
 
     def _restore_venues(self) -> None:
         """Put the orders that were working on the embedded venue back on it."""
@@ -194,8 +218,15 @@ class Runtime:
             if stop is not None:
                 stop()
         if self._audit is not None:
-            self._audit.close()
+            try:
+                self._audit.close()
+            except Exception as error:
+                # Already logged when it failed; what was durable stays on disk.
+                log.error("audit log closed after a failure: %s", error)
             self._audit = None
+        if self._audit_lock is not None:
+            self._audit_lock.release()
+            self._audit_lock = None
 
     # Inputs (any thread).
 
@@ -260,9 +291,16 @@ class Runtime:
             started = time.perf_counter()
             try:
                 if isinstance(item, _COMMANDS):
-                    engine.handle(item)
+                    if self.halted is None:
+                        engine.handle(item)
+                    else:
+                        self._refuse(item, self.halted)
                 elif isinstance(item, VenueReport):
-                    engine.on_venue_report(item)
+                    if self.halted is None:
+                        engine.on_venue_report(item)
+                    else:
+                        log.error("venue report not applied, the audit log has failed: %r",
+                                  item)
                 elif isinstance(item, Call):
                     try:
                         item.result = item.function()
@@ -277,23 +315,45 @@ class Runtime:
                 log.exception("engine failed on %r", item)
                 self.metrics.engine_errors.inc()
                 if isinstance(item, _COMMANDS):
-                    self._refuse(item)
+                    self._refuse(item, _INTERNAL_ERROR)
             observe(time.perf_counter() - started)
 
-    def _refuse(self, command: Command) -> None:
+    def _refuse(self, command: Command, text: str) -> None:
         try:
-            self.engine.refuse(command, "internal error: the OMS could not process this request")
+            self.engine.refuse(command, text)
         except Exception:
             log.exception("could not answer %r after an internal error", command)
+
+    def _halt(self, error: BaseException) -> None:
+        """The audit log failed (any thread): from now on every request is refused.
+
+        What the log cannot hold must not reach a client, or a restart would contradict
+        what the client was told. So reports still waiting for their events to become
+        durable are never sent, venue reports are no longer applied, and requests are
+        answered with a denial that names the failure (a denial changes no order).
+        """
+        if self.halted is not None:
+            return
+        self.halted = f"the OMS takes no requests: its audit log failed ({error})"
+        log.critical("%s; %d reports not sent; restart the OMS once the log's disk is fixed",
+                     self.halted, len(self._outbox))
 
     def _on_event(self, event: Event) -> None:
         self.metrics.observe(event)
         visible = event.exec_type is not None or event.is_cancel_reject
+        if self.halted is not None:
+            if visible and event.kind in _DENIALS:
+                self._deliver(event)
+            return
         if visible and self._durable:
             # Queued before the log sees it, so its release can never be missed.
             self._outbox.append(event)
         if self._audit is not None:
-            self._audit.append(event)
+            try:
+                self._audit.append(event)
+            except AuditLogError as error:
+                self._halt(error)
+                return
         if visible and not self._durable:
             self._deliver(event)
 

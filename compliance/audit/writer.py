@@ -77,16 +77,19 @@ class AuditLog:
         config: AuditConfig,
         *,
         on_durable: Callable[[int], None] | None = None,
+        on_failure: Callable[[BaseException], None] | None = None,
         clock: Callable[[], int] = time.time_ns,
         compression: str | None = None,
     ) -> None:
         """`compression` ("lz4" or "zstd") compresses the buffers of each batch: about a
-        quarter of the bytes with lz4, for some CPU on the writer and on every read."""
+        quarter of the bytes with lz4, for some CPU on the writer and on every read.
+        `on_failure` is called once, on the writer thread, if the writer fails."""
         if config.batch_events < 1 or config.segment_bytes < 1:
             raise ValueError("audit batch_events and segment_bytes must be positive")
         self._config = config
         self._directory = Path(config.directory)
         self._on_durable = on_durable
+        self._on_failure = on_failure
         self._clock = clock
         self._options = pa.ipc.IpcWriteOptions(compression=compression)
         self._compression = compression
@@ -136,6 +139,18 @@ class AuditLog:
         if self._refusing:
             self._refuse()
         self._pending.append(event)
+        if self._idle:
+            self._wake.set()
+
+    def extend(self, events: list[Event]) -> None:
+        """`append` for several events at once."""
+        if self._off:
+            for event in events:
+                self._append_off(event)
+            return
+        if self._refusing:
+            self._refuse()
+        self._pending.extend(events)
         if self._idle:
             self._wake.set()
 
@@ -347,6 +362,8 @@ class AuditLog:
         segment, self._segment = self._segment, None
         if segment is not None:
             segment.abandon()
+        if self._on_failure is not None:
+            self._on_failure(error)
 
 
 class _OpenSegment:
