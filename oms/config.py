@@ -88,6 +88,9 @@ class AuditConfig:
     segment_bytes: int = 64 * 1024 * 1024
     batch_events: int = 1024
     batch_window_ms: float = 1.0
+    # "process": a writer process of its own converts, writes and fsyncs, off the OMS's
+    # GIL (compliance/audit/process.py); "thread": a thread of the OMS does it.
+    writer: str = "process"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,6 +158,10 @@ def _check(config: OmsConfig, file: Path) -> None:
     if config.audit.mode not in ("durable", "async", "off"):
         raise ConfigError(
             f"{file}: audit.mode must be durable, async or off: {config.audit.mode!r}"
+        )
+    if config.audit.writer not in ("process", "thread"):
+        raise ConfigError(
+            f"{file}: audit.writer must be process or thread: {config.audit.writer!r}"
         )
     if config.fix.store not in ("file", "memory"):
         raise ConfigError(f"{file}: fix.store must be file or memory: {config.fix.store!r}")
