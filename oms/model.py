@@ -11,7 +11,7 @@ binary float.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import MAX_PREC, ROUND_HALF_EVEN, Context, Decimal, Inexact, InvalidOperation
 from enum import Enum
 from typing import NewType
 
@@ -28,6 +28,9 @@ VenueName = NewType("VenueName", str)
 PRICE_SCALE = 100_000_000
 PRICE_DECIMALS = 8
 _SCALE = Decimal(PRICE_SCALE)
+# Scaling a price is exact or refused. The default context keeps 28 digits and rounds
+# beyond them: 190.000000000000000000000000001 would have become 190.00 without a word.
+_EXACT = Context(prec=MAX_PREC, traps=[InvalidOperation, Inexact])
 
 
 class Side(str, Enum):
@@ -166,10 +169,14 @@ _LABELS = {
 def price_from_decimal(value: Decimal | str | int) -> int:
     """A price in scaled units; raises ValueError if it has more than eight decimals."""
     try:
-        scaled = Decimal(value) * _SCALE
+        number = Decimal(value)
     except InvalidOperation as error:
         raise ValueError(f"not a decimal number: {value!r}") from error
-    if not scaled.is_finite() or scaled != scaled.to_integral_value():
+    try:
+        scaled: Decimal | None = _EXACT.multiply(number, _SCALE)
+    except ArithmeticError:
+        scaled = None
+    if scaled is None or not scaled.is_finite() or scaled != scaled.to_integral_value():
         raise ValueError(f"not a price with at most {PRICE_DECIMALS} decimals: {value!r}")
     return int(scaled)
 
