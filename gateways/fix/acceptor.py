@@ -51,6 +51,7 @@ import quickfix
 from gateways.fix import codec, reports
 from gateways.fix.codec import DecodeError, Refusal
 from gateways.fix.fields import MessageFields
+from gateways.fix.instructions import Listings
 from gateways.fix.messagelog import MessageLog
 from gateways.fix.outbox import Outbox
 from gateways.fix.reports import Fields
@@ -83,9 +84,10 @@ class ClientSessions(GuardedApplication):
     """The quickfix Application of the client acceptor, and the runtime's client sink."""
 
     def __init__(self, runtime: Runtime, begin_strings: dict[str, str],
-                 message_log: MessageLog | None = None) -> None:
+                 listings: Listings, message_log: MessageLog | None = None) -> None:
         super().__init__()
         self._runtime = runtime
+        self._listings = listings
         self._begin_strings = begin_strings
         self._message_log = message_log
         self._session_ids: dict[str, quickfix.SessionID] = {}
@@ -202,7 +204,7 @@ class ClientSessions(GuardedApplication):
             )
             return
         try:
-            decoded = codec.decode(message, received_ns)
+            decoded = codec.decode(message, received_ns, self._listings)
         except DecodeError as error:
             raise quickfix_exception(error) from None
         if isinstance(decoded, Refusal):
@@ -308,7 +310,10 @@ class ClientAcceptor:
         if fix.log == "file":
             message_log = MessageLog(Path(config.data_directory) / "fix" / "log")
         self.sessions = ClientSessions(
-            runtime, {s.sender_comp_id: s.begin_string for s in fix.sessions}, message_log
+            runtime,
+            {s.sender_comp_id: s.begin_string for s in fix.sessions},
+            Listings.from_config(config, runtime.instruments.values()),
+            message_log,
         )
         self._message_log = message_log
         self._settings = acceptor_settings(fix, Path(config.data_directory))

@@ -9,10 +9,13 @@ the dictionary lists. Three kinds of outcome are left:
   integers becomes one, and one that does not stays a Decimal so that the engine, the one
   place that decides, denies it naming the field;
 - a `Refusal`: a value FIX allows but the OMS does not support (OrdType(40) pegged, Side(54)
-  cross, TimeInForce(59) at the opening), or a field the OMS needs that the 4.4 dictionary
-  leaves optional (Symbol(55), OrderQty(38)). The acceptor answers it with the business
-  reject FIX defines for the request: ExecutionReport Rejected for a new order,
-  OrderCancelReject for a replace; and has the engine record it in the audit log;
+  cross, TimeInForce(59) at the opening), an instruction the OMS would not carry out
+  (MinQty(110), ExecInst(18), ...: `gateways.fix.instructions`), a ClOrdID(11) or
+  OrigClOrdID(41) longer than `MAX_ID_LENGTH`, or a field the OMS needs that the 4.4
+  dictionary leaves optional (Symbol(55), OrderQty(38)). The acceptor answers it with the
+  business reject FIX defines for the request: ExecutionReport Rejected for a new order or
+  a status request, OrderCancelReject for a cancel or a replace; and has the engine record
+  it in the audit log;
 - a `DecodeError` for a value quickfix let through but that cannot be read (a TransactTime
   with month 13). The acceptor turns it into the quickfix exception that makes quickfix send
   a session Reject(35=3) naming the tag.
@@ -31,7 +34,9 @@ from typing import TypeVar
 
 import quickfix
 
+from gateways.fix import instructions
 from gateways.fix.fields import MessageFields
+from gateways.fix.instructions import Listings
 from gateways.fix.wire import parse_utc_timestamp
 from oms.commands import (
     CancelOrder,
@@ -59,6 +64,10 @@ E = TypeVar("E", bound=Enum)
 
 # MsgType(35) values this codec reads.
 REQUEST_TYPES = frozenset({"D", "F", "G", "H"})
+# The longest ClOrdID(11) and OrigClOrdID(41) taken: every ClOrdID is kept for the session's
+# lifetime and written to the audit log, so its length is bounded.
+MAX_ID_LENGTH = 64
+_ID_TAGS = ((11, "ClOrdID"), (41, "OrigClOrdID"))
 
 
 class DecodeError(ValueError):
@@ -105,8 +114,13 @@ class _Unsupported(Exception):
         self.reason = reason
 
 
-def decode(message: quickfix.Message, received_ns: int) -> Command | Refusal:
-    """The command a request asks for, or the Refusal that answers it."""
+def decode(
+    message: quickfix.Message, received_ns: int, listings: Listings | None = None
+) -> Command | Refusal:
+    """The command a request asks for, or the Refusal that answers it.
+
+    `listings` holds what Currency(15) and ExDestination(100) are checked against; without
+    it a request carrying either is refused."""
     fields = MessageFields(message)
     msg_type = fields.get(35, "")
     context = FixContext(
@@ -115,17 +129,21 @@ def decode(message: quickfix.Message, received_ns: int) -> Command | Refusal:
     )
     session = SessionID(context.sender_comp_id)
     try:
+        if msg_type in REQUEST_TYPES:
+            _check_ids(fields)
         if msg_type == "D":
-            return _new_order(fields, session, received_ns, context)
+            return _new_order(fields, session, received_ns, context, listings)
         if msg_type == "F":
             return _cancel(fields, session, received_ns, context)
         if msg_type == "G":
-            return _replace(fields, session, received_ns, context)
+            return _replace(fields, session, received_ns, context, listings)
         if msg_type == "H":
             return _status(fields, session, received_ns, context)
     except _Unsupported as unsupported:
         if msg_type == "D":
             reason = unsupported.reason or OrdRejReason.UNSUPPORTED_ORDER_CHARACTERISTIC
+        elif msg_type == "H":
+            reason = unsupported.reason or OrdRejReason.OTHER
         else:
             reason = CxlRejReason.OTHER
         return Refusal(msg_type, int(reason), unsupported.text, fields, context)
@@ -135,8 +153,22 @@ def decode(message: quickfix.Message, received_ns: int) -> Command | Refusal:
 # One function per request.
 
 
+def _check_ids(fields: Mapping[int, str]) -> None:
+    for tag, name in _ID_TAGS:
+        value = fields.get(tag)
+        if value is not None and len(value) > MAX_ID_LENGTH:
+            raise _Unsupported(
+                f"{name}({tag}) is {len(value)} characters long; the limit is {MAX_ID_LENGTH}",
+                OrdRejReason.OTHER,
+            )
+
+
 def _new_order(
-    fields: Mapping[int, str], session: SessionID, received_ns: int, context: FixContext
+    fields: Mapping[int, str],
+    session: SessionID,
+    received_ns: int,
+    context: FixContext,
+    listings: Listings | None,
 ) -> NewOrder:
     # Side(54), OrdType(40) and TimeInForce(59, Day when absent) must be ones we support.
     side = _required(_enum(Side, fields, 54, "Side"), 54)
@@ -156,6 +188,7 @@ def _new_order(
             "supported)",
             OrdRejReason.INCORRECT_QUANTITY,
         )
+    _check_instructions(fields, symbol, listings)
     account = fields.get(1)
     return NewOrder(
         session,
@@ -195,7 +228,11 @@ def _cancel(
 
 
 def _replace(
-    fields: Mapping[int, str], session: SessionID, received_ns: int, context: FixContext
+    fields: Mapping[int, str],
+    session: SessionID,
+    received_ns: int,
+    context: FixContext,
+    listings: Listings | None,
 ) -> ReplaceOrder:
     # A replace restates the order: Side(54) and OrdType(40) are required, TimeInForce(59)
     # left out keeps the order's own.
@@ -204,9 +241,11 @@ def _replace(
     time_in_force = _enum(TimeInForce, fields, 59, "TimeInForce")
     if 38 not in fields:
         raise _Unsupported("OrderQty(38) is required on a replace")
+    symbol = fields.get(55)
+    # A replace restates every instruction, so it is held to the same ones as a new order.
+    _check_instructions(fields, symbol, listings)
     orig = fields.get(41)
     order_id = fields.get(37)
-    symbol = fields.get(55)
     return ReplaceOrder(
         session,
         ClOrdID(_text(fields, 11)),
@@ -238,6 +277,14 @@ def _status(
         received_ns=received_ns,
         fix=context,
     )
+
+
+def _check_instructions(
+    fields: Mapping[int, str], symbol: str | None, listings: Listings | None
+) -> None:
+    text = instructions.problem(fields, symbol, listings)
+    if text is not None:
+        raise _Unsupported(text)
 
 
 # Field readers.

@@ -12,9 +12,12 @@ belongs to the original connection: the session fills in BeginString(8), BodyLen
 the CompIDs (49, 56), MsgSeqNum(34), SendingTime(52) and CheckSum(10) when it sends, and
 PossDupFlag(43) and OrigSendingTime(122) (which describe a retransmission on that old
 connection) are left out. Other header fields (OnBehalfOfCompID(115), SenderSubID(50),
-...) are kept. Then, unless told to keep them, the tags our data dictionary would refuse
-are stripped, as quickfix's own validation names them one at a time: tags it does not
-know at all (broker-specific tags) and tags it does not define for that message type.
+...) are kept. A Symbol(55) mapped onto one of our instruments takes the log's Currency(15)
+out with it: that was the currency of the log's instrument (a London listing in pence,
+say), which the OMS would refuse on ours. Then, unless told to keep them, the tags our
+data dictionary would refuse are stripped, as quickfix's own validation names them one at a
+time: tags it does not know at all (broker-specific tags) and tags it does not define for
+that message type.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ _CONNECTION_FIELDS = (43, 122)
 # Account(1): the original broker's account, not one of ours.
 _ACCOUNT = 1
 _SYMBOL = 55
+_CURRENCY = 15
 # How many tags one message may lose before we stop asking quickfix (a safety bound).
 _MAX_STRIPPED = 500
 _CARET_SOH = "^A"
@@ -161,6 +165,7 @@ class Prepared:
     stripped: list[tuple[int, str]] = field(default_factory=list)  # (tag, why)
     mapped_symbol: tuple[str, str] | None = None
     account_left_out: str | None = None
+    currency_left_out: str | None = None
 
 
 def prepare(
@@ -186,6 +191,9 @@ def prepare(
         if symbol in symbol_map:
             message.setField(_SYMBOL, symbol_map[symbol])
             prepared.mapped_symbol = (symbol, symbol_map[symbol])
+            if message.isSetField(_CURRENCY):
+                prepared.currency_left_out = message.getField(_CURRENCY)
+                message.removeField(_CURRENCY)
     if strip:
         prepared.stripped = _strip_refused_tags(message, dictionary)
     return prepared

@@ -264,6 +264,8 @@ def _count_changes(tally: ReplayTally, prepared: Prepared) -> None:
         tally.stripped.update(prepared.stripped)
     if prepared.account_left_out is not None:
         tally.accounts_left_out[prepared.account_left_out] += 1
+    if prepared.currency_left_out is not None:
+        tally.currencies_left_out[prepared.currency_left_out] += 1
     if prepared.mapped_symbol is not None:
         tally.symbols_mapped[prepared.mapped_symbol] += 1
 

@@ -63,6 +63,7 @@ class ReplayTally:
     stripped: Counter[tuple[int, str]] = field(default_factory=Counter)  # (tag, why)
     stripped_messages: int = 0
     accounts_left_out: Counter[str] = field(default_factory=Counter)
+    currencies_left_out: Counter[str] = field(default_factory=Counter)
     symbols_mapped: Counter[tuple[str, str]] = field(default_factory=Counter)
     unanswered: int = 0
     late: int = 0
@@ -166,6 +167,12 @@ def summary_lines(
         )
     for (source, target), count in tally.symbols_mapped.items():
         lines.append(f"Symbol(55)  {source} -> {target} on {count:,} requests")
+    if tally.currencies_left_out:
+        currencies = ", ".join(tally.currencies_left_out)
+        lines.append(
+            f"Currency(15) left out of {sum(tally.currencies_left_out.values()):,} requests "
+            f"with a mapped symbol ({currencies}): the instrument's own currency applies"
+        )
     answered = requests - tally.unanswered
     lines.append(
         f"Answers     {answered:,} of {requests:,} requests answered"

@@ -281,10 +281,104 @@ class TestBadInput:
         rejected = client1.expect("8", {11: cl_ord_id, 150: "8"})
         assert (rejected[103], rejected[37]) == ("6", "NONE")
 
+    @pytest.mark.parametrize(
+        ("extra", "text"),
+        [((110, "50"), "MinQty(110) is not supported"),
+         ((111, "20"), "MaxFloor(111) is not supported"),
+         ((18, "G"), "ExecInst(18) is not supported"),
+         ((15, "EUR"), "Currency(15) EUR is not the currency of AAPL (USD)"),
+         ((100, "XNYS"), "ExDestination(100) XNYS names no configured venue (embedded)")],
+    )
+    def test_an_instruction_we_would_not_carry_out_rejects_the_order_naming_the_tag(
+        self, client1: FixTestClient, extra: tuple[int, str], text: str
+    ) -> None:
+        cl_ord_id = client1.new_order(price="180.00", extra=[extra])
+        rejected = client1.expect("8", {11: cl_ord_id})
+        assert (rejected[150], rejected[39], rejected[103], rejected[37]) == (
+            "8", "8", "11", "NONE"
+        )
+        assert rejected[58] == text
+
+    def test_handl_inst_3_is_rejected_and_1_and_2_are_taken(
+        self, client1: FixTestClient
+    ) -> None:
+        manual = client1.new_order(price="180.00", omit=[21], extra=[(21, "3")])
+        assert client1.expect("8", {11: manual})[58].startswith("HandlInst(21) 3 is not")
+        public = client1.new_order(price="180.00", omit=[21], extra=[(21, "2")])
+        assert client1.expect("8", {11: public})[150] == "0"
+
+    def test_a_replace_with_an_instruction_is_refused_and_the_order_keeps_its_terms(
+        self, client1: FixTestClient
+    ) -> None:
+        cl_ord_id = client1.new_order("1", "100", "AAPL", "181.00")
+        client1.expect("8", {11: cl_ord_id, 150: "0"})
+        replace = client1.replace(cl_ord_id, "80", "181.00", extra=[(110, "40")])
+        reject = client1.expect("9", {11: replace})
+        assert (reject[41], reject[434], reject[102], reject[58]) == (
+            cl_ord_id, "2", "99", "MinQty(110) is not supported"
+        )
+        client1.status(cl_ord_id)
+        status = client1.expect("8", {11: cl_ord_id, 150: "I"})
+        assert (status[39], status[38], status[151]) == ("0", "100", "100")
+
+    def test_a_fix_4_2_order_with_an_instruction_gets_the_4_2_code_and_the_same_text(
+        self, client3: FixTestClient
+    ) -> None:
+        cl_ord_id = client3.new_order("1", "10", "MSFT", "400.00", extra=[(111, "5")])
+        rejected = client3.expect("8", {11: cl_ord_id})
+        assert (rejected[20], rejected[150], rejected[39], rejected[103]) == (
+            "0", "8", "8", "0"
+        )
+        assert rejected[58] == "MaxFloor(111) is not supported"
+
+    def test_a_cl_ord_id_over_64_characters_is_rejected_naming_its_length_and_the_limit(
+        self, client1: FixTestClient
+    ) -> None:
+        long_id = "L" * 65
+        client1.new_order(price="180.00", cl_ord_id=long_id)
+        rejected = client1.expect("8", {11: long_id})
+        assert (rejected[150], rejected[39], rejected[103]) == ("8", "8", "99")
+        assert rejected[58] == "ClOrdID(11) is 65 characters long; the limit is 64"
+        taken = client1.new_order(price="180.00", cl_ord_id="K" * 64)
+        assert client1.expect("8", {11: taken})[150] == "0"
+
+    def test_an_orig_cl_ord_id_over_64_characters_is_a_cancel_reject_naming_it(
+        self, client1: FixTestClient
+    ) -> None:
+        cancel = client1.cancel("O" * 200)
+        reject = client1.expect("9", {11: cancel})
+        assert (reject[434], reject[102]) == ("1", "99")
+        assert reject[58] == "OrigClOrdID(41) is 200 characters long; the limit is 64"
+
+    @pytest.mark.parametrize(
+        ("order", "text"),
+        [({"price": "190.000000000000000000000000001"},
+          "Price(44) 190.000000000000000000000000001 is not on the tick grid"),
+         ({"price": "190.0000000001"}, "Price(44) 190.0000000001 is not on the tick grid"),
+         ({"price": "190.00", "ord_type": "4", "stop_price": "189.000000000000000000000000001"},
+          "StopPx(99) 189.000000000000000000000000001 is not on the tick grid")],
+    )
+    def test_a_price_finer_than_eight_decimals_is_rejected_naming_the_tag_and_value(
+        self, client1: FixTestClient, order: dict[str, str], text: str
+    ) -> None:
+        # 31 significant digits used to be rounded to 190.00 and the order taken.
+        cl_ord_id = client1.new_order(quantity="10", **order)  # type: ignore[arg-type]
+        rejected = client1.expect("8", {11: cl_ord_id})
+        assert (rejected[150], rejected[39]) == ("8", "8")
+        assert rejected[58].startswith(text)
+
+    def test_a_quantity_with_a_fraction_beyond_28_digits_is_rejected(
+        self, client1: FixTestClient
+    ) -> None:
+        cl_ord_id = client1.new_order(quantity="100.000000000000000000000000001")
+        rejected = client1.expect("8", {11: cl_ord_id})
+        assert (rejected[150], rejected[103]) == ("8", "13")
+        assert "OrderQty(38) 100.000000000000000000000000001" in rejected[58]
+
     def test_an_exception_in_our_code_answers_a_business_reject_and_the_process_lives(
         self, client1: FixTestClient, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        def broken(raw: str, received_ns: int) -> object:
+        def broken(*arguments: object) -> object:
             raise RuntimeError("codec bug")
 
         with monkeypatch.context() as patch:

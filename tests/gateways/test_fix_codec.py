@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 import quickfix
 
-from gateways.fix.codec import DecodeError, Refusal, decode
-from gateways.fix.fields import read_message
+from gateways.fix.codec import MAX_ID_LENGTH, DecodeError, Refusal, decode
+from gateways.fix.fields import data_dictionary, read_message
+from gateways.fix.instructions import UNSUPPORTED_TAGS, Listing, Listings
 from oms.commands import CancelOrder, FixContext, NewOrder, ReplaceOrder, StatusRequest
 from oms.model import (
     PRICE_SCALE,
@@ -160,6 +161,109 @@ class TestCancelReplaceStatus:
         command = decode(request("H", (11, "A1"), (54, "1"), (55, "AAPL")), 0)
         assert isinstance(command, StatusRequest)
         assert command.cl_ord_id == "A1" and command.order_id is None
+
+
+# AAPL (USD) routes to the embedded venue; a second venue exists that it does not use.
+LISTINGS = Listings({"AAPL": Listing("USD", "embedded")}, frozenset({"embedded", "external"}))
+
+
+def replace_request(*extra: tuple[int, str]) -> quickfix.Message:
+    return request("G", (41, "A1"), (11, "R1"), (21, "1"), (55, "AAPL"), (54, "1"),
+                   (60, T0_TEXT), (38, "80"), (40, "2"), (44, "190.10"), *extra)
+
+
+class TestInstructions:
+    """Tags that would change how the order is worked are refused, never ignored."""
+
+    @pytest.mark.parametrize(
+        ("tag", "value", "text"),
+        [(110, "50", "MinQty(110) is not supported"),
+         (111, "20", "MaxFloor(111) is not supported"),
+         (18, "G", "ExecInst(18) is not supported"),
+         (210, "20", "MaxShow(210) is not supported"),
+         (168, T0_TEXT, "EffectiveTime(168) is not supported"),
+         (847, "1", "TargetStrategy(847) is not supported"),
+         (388, "0", "DiscretionInst(388) is not supported"),
+         (152, "1000", "CashOrderQty(152) is not supported (OrderQty(38) only)"),
+         (21, "3", "HandlInst(21) 3 is not supported (supported: 1 or 2, automated "
+                   "execution)"),
+         (423, "1", "PriceType(423) 1 is not supported (supported: 2, per unit)"),
+         (854, "1", "QtyType(854) 1 is not supported (supported: 0, units)"),
+         (15, "EUR", "Currency(15) EUR is not the currency of AAPL (USD)"),
+         (100, "XNYS", "ExDestination(100) XNYS names no configured venue (embedded, "
+                       "external)"),
+         (100, "external", "ExDestination(100) external is not supported for AAPL: its "
+                           "orders go to venue embedded")],
+    )
+    def test_a_new_order_carrying_one_is_refused_naming_the_tag(
+        self, tag: int, value: str, text: str
+    ) -> None:
+        refusal = decode(new_order((tag, value), omit=(tag,)), 0, LISTINGS)
+        assert isinstance(refusal, Refusal)
+        assert (refusal.msg_type, refusal.text) == ("D", text)
+        assert refusal.reason == OrdRejReason.UNSUPPORTED_ORDER_CHARACTERISTIC
+
+    @pytest.mark.parametrize(
+        "extra", [(21, "1"), (21, "2"), (15, "USD"), (100, "embedded"), (423, "2"), (854, "0")]
+    )
+    def test_a_new_order_carrying_a_value_we_carry_out_is_taken(
+        self, extra: tuple[int, str]
+    ) -> None:
+        command = decode(new_order(extra, omit=(extra[0],)), 0, LISTINGS)
+        assert isinstance(command, NewOrder)
+
+    def test_the_currency_of_an_unknown_symbol_is_left_to_the_engine_to_reject_it(
+        self,
+    ) -> None:
+        command = decode(new_order((55, "ZZZZ"), (15, "EUR"), omit=(55,)), 0, LISTINGS)
+        assert isinstance(command, NewOrder) and command.symbol == "ZZZZ"
+
+    def test_without_listings_currency_and_destination_are_refused_not_ignored(self) -> None:
+        for extra, text in (((15, "USD"), "Currency(15) USD cannot be checked"),
+                            ((100, "embedded"), "ExDestination(100) embedded cannot be")):
+            refusal = decode(new_order(extra), 0)
+            assert isinstance(refusal, Refusal) and refusal.text.startswith(text)
+
+    def test_a_fix_4_2_order_is_told_the_fix_4_2_name_of_the_tag(self) -> None:
+        refusal = decode(new_order((211, "0.05"), begin="FIX.4.2"), 0, LISTINGS)
+        assert isinstance(refusal, Refusal)
+        assert refusal.text == "PegDifference(211) is not supported"
+
+    @pytest.mark.parametrize(("tag", "value"), [(110, "50"), (18, "1"), (15, "GBP")])
+    def test_a_replace_carrying_one_is_refused_as_a_cancel_reject(
+        self, tag: int, value: str
+    ) -> None:
+        refusal = decode(replace_request((tag, value)), 0, LISTINGS)
+        assert isinstance(refusal, Refusal)
+        assert (refusal.msg_type, refusal.reason) == ("G", CxlRejReason.OTHER)
+        assert f"({tag}) " in refusal.text
+
+    @pytest.mark.parametrize("msg_type", ["D", "G"])
+    def test_every_refused_tag_is_one_the_4_4_request_defines(self, msg_type: str) -> None:
+        dictionary = data_dictionary("FIX.4.4")
+        assert [t for t in UNSUPPORTED_TAGS if not dictionary.isMsgField(msg_type, t)] == []
+
+
+class TestIdentifierLength:
+    @pytest.mark.parametrize("tag", [11, 41])
+    def test_a_cancel_with_an_id_over_the_limit_is_refused_naming_tag_length_and_limit(
+        self, tag: int
+    ) -> None:
+        ids = {11: "C1", 41: "A1", tag: "X" * (MAX_ID_LENGTH + 1)}
+        raw = request("F", (41, ids[41]), (11, ids[11]), (55, "AAPL"), (54, "1"),
+                      (60, T0_TEXT))
+        refusal = decode(raw, 0)
+        assert isinstance(refusal, Refusal)
+        assert (refusal.msg_type, refusal.reason) == ("F", CxlRejReason.OTHER)
+        name = "ClOrdID" if tag == 11 else "OrigClOrdID"
+        assert refusal.text == f"{name}({tag}) is 65 characters long; the limit is 64"
+
+    def test_a_new_order_at_the_limit_is_taken_and_one_over_it_is_refused(self) -> None:
+        taken = decode(new_order((11, "N" * MAX_ID_LENGTH), omit=(11,)), 0)
+        refused = decode(new_order((11, "N" * (MAX_ID_LENGTH + 1)), omit=(11,)), 0)
+        assert isinstance(taken, NewOrder)
+        assert isinstance(refused, Refusal) and refused.reason == OrdRejReason.OTHER
+        assert refused.text == "ClOrdID(11) is 65 characters long; the limit is 64"
 
 
 class TestDecodeErrors:

@@ -72,6 +72,12 @@ def test_replay_strips_broker_tags_and_maps_symbols_onto_the_order_path(tmp_path
     assert answers["F -> ExecutionReport Canceled/Canceled"] > 0
     assert result.tally.stripped_messages == 114
     assert any(line.startswith("Stripped    1,087 tags") for line in result.summary)
+    # The log's currencies belonged to its European listings, not to the mapped symbols.
+    assert result.tally.currencies_left_out["EUR"] > 0
+    assert any(line.startswith("Currency(15) left out of") for line in result.summary)
+    # Replaces that ask for a shown quantity are refused, naming the tag.
+    refused = [line for line in lines if "MaxFloor(111) is not supported" in line]
+    assert refused and all(" G " in line and "OrderCancelReject" in line for line in refused)
 
 
 @pytest.mark.skipif(not EXECUTOR.is_file(), reason=f"{EXECUTOR} is not on this machine")

@@ -179,3 +179,14 @@ def test_prepare_maps_symbols_and_keeps_what_it_is_told_to(tmp_path: Path) -> No
     assert message.getField(55) == "AAPL" and prepared.mapped_symbol == ("DEMO", "AAPL")
     assert message.getField(9999) == "broker algo" and prepared.stripped == []
     assert message.getField(1) == "BROKERACC" and prepared.account_left_out is None
+
+
+def test_prepare_leaves_the_logs_currency_out_with_a_mapped_symbol_only(
+    tmp_path: Path,
+) -> None:
+    mapped = prepare(logged_new_order(tmp_path, (15, "GBp")), DICTIONARIES.get("FIX.4.4"),
+                     symbol_map={"DEMO": "AAPL"})
+    kept = prepare(logged_new_order(tmp_path, (15, "GBp")), DICTIONARIES.get("FIX.4.4"))
+
+    assert mapped.currency_left_out == "GBp" and not mapped.message.isSetField(15)
+    assert kept.currency_left_out is None and kept.message.getField(15) == "GBp"
