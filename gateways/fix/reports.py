@@ -4,7 +4,8 @@ forms of FIX 4.4 and FIX 4.2, and the rejects the acceptor sends on its own.
 The engine speaks FIX 4.4 codes. FIX 4.2 differs on the wire in a few places, each mapped
 here and nowhere else:
 
-- ExecTransType(20)=0 (New) on every report.
+- ExecTransType(20): 3 (Status) on the answer to an OrderStatusRequest (35=H), 0 (New) on
+  every other report; we never correct or cancel a report we sent.
 - ExecType(150) has no Trade or Order Status: a fill is 1 (Partial fill) or 2 (Fill) by
   whether LeavesQty is 0, and a status answer repeats the OrdStatus(39) code.
 - OrdRejReason(103) stops at 8, CxlRejReason(102) at 3 and ExecRestatementReason(378) at 5;
@@ -48,6 +49,9 @@ _RESTATEMENT_REASONS = {
     "FIX.4.4": (frozenset({*range(0, 11), 99}), 99),
     "FIX.4.2": (frozenset(range(0, 6)), 4),
 }
+# ExecTransType(20), FIX 4.2 only.
+EXEC_TRANS_NEW = "0"
+EXEC_TRANS_STATUS = "3"
 # BusinessRejectReason(380).
 BUSINESS_REJECT_OTHER = 0
 BUSINESS_REJECT_UNSUPPORTED_MESSAGE_TYPE = 3
@@ -77,8 +81,7 @@ def execution_report(event: Event, begin_string: str) -> Fields:
         fields.append((41, event.orig_cl_ord_id))
     fields.append((17, event.exec_id or NONE))
     if fix42:
-        # ExecTransType(20): every report we send is a new one, never a correction.
-        fields.append((20, "0"))
+        fields.append((20, _exec_trans_type(exec_type)))
     fields.append((150, _exec_type(event, fix42)))
     fields.append((39, (event.ord_status or OrdStatus.REJECTED).value))
     if event.ord_rej_reason is not None and exec_type in (ExecType.REJECTED,
@@ -126,6 +129,12 @@ def execution_report(event: Event, begin_string: str) -> Fields:
     return fields
 
 
+def _exec_trans_type(exec_type: ExecType) -> str:
+    """FIX 4.2 ExecTransType(20): 3 (Status) answers a status request, 0 (New) is any other
+    report. 1 (Cancel) and 2 (Correct) would amend an earlier report; we send neither."""
+    return EXEC_TRANS_STATUS if exec_type is ExecType.ORDER_STATUS else EXEC_TRANS_NEW
+
+
 def _exec_type(event: Event, fix42: bool) -> str:
     exec_type = event.exec_type
     assert exec_type is not None
@@ -169,7 +178,8 @@ def refusal(refusal: Refusal, begin_string: str, exec_id: str, time_ns: int) -> 
     str, Fields
 ]:
     """The business reject of a request the codec refused: ExecutionReport Rejected for a new
-    order (and a status request), OrderCancelReject for a cancel or a replace."""
+    order, an ExecutionReport of OrdStatus Rejected for a status request, OrderCancelReject
+    for a cancel or a replace."""
     request = refusal.fields
     if refusal.msg_type in ("F", "G"):
         fields: Fields = [(37, request.get(37, NONE)), (11, request.get(11, NONE))]
@@ -185,10 +195,14 @@ def refusal(refusal: Refusal, begin_string: str, exec_id: str, time_ns: int) -> 
         return "9", fields
 
     fix42 = begin_string == "FIX.4.2"
+    # A refused status request is answered as a status answer about no order: ExecType
+    # Order Status in 4.4; in 4.2 ExecTransType Status and ExecType repeating OrdStatus.
+    status = refusal.msg_type == "H"
     fields = [(37, NONE), (11, request.get(11, NONE)), (17, exec_id)]
     if fix42:
-        fields.append((20, "0"))
-    fields.append((150, ExecType.REJECTED.value))
+        fields.append((20, EXEC_TRANS_STATUS if status else EXEC_TRANS_NEW))
+    exec_type = ExecType.ORDER_STATUS if status and not fix42 else ExecType.REJECTED
+    fields.append((150, exec_type.value))
     fields.append((39, OrdStatus.REJECTED.value))
     fields.append((103, _code(_ORD_REJ_REASONS, begin_string, refusal.reason)))
     # Echo the request's terms; the 4.2 report requires Symbol(55) and both require Side(54).

@@ -162,8 +162,21 @@ class TestFix42:
         assert (full[20], full[150], full[14], full[151]) == ("0", "2", "100", "0")
 
         client3.status(buy, symbol="MSFT")
-        status = client3.expect("8", {11: buy, 150: "2"})
-        assert status[39] == "2"
+        status = client3.expect("8", {11: buy, 20: "3"})
+        assert (status[150], status[39], status[14], status[151]) == ("2", "2", "100", "0")
+
+    def test_a_fix_4_2_status_answer_is_exec_trans_type_status_for_live_and_unknown_orders(
+        self, client3: FixTestClient
+    ) -> None:
+        live = client3.new_order("1", "10", "MSFT", "405.00")
+        client3.expect("8", {11: live, 150: "0"})
+        client3.status(live, symbol="MSFT")
+        status = client3.expect("8", {11: live, 20: "3"})
+        assert (status[150], status[39], status[151]) == ("0", "0", "10")
+
+        client3.status("NO-SUCH-ORDER-42", symbol="MSFT")
+        unknown = client3.expect("8", {11: "NO-SUCH-ORDER-42"})
+        assert (unknown[20], unknown[150], unknown[39], unknown[103]) == ("3", "8", "8", "5")
 
     def test_a_fix_4_2_cancel_reject_uses_a_fix_4_2_reason(
         self, client3: FixTestClient

@@ -103,7 +103,9 @@ class TestExecutionReport44:
 
 
 class TestExecutionReport42:
-    def test_every_report_has_exec_trans_type_new(self, crossed: tuple[list[Event], ...]) -> None:
+    def test_every_report_but_a_status_answer_has_exec_trans_type_new(
+        self, crossed: tuple[list[Event], ...]
+    ) -> None:
         for event in crossed[0] + crossed[1]:
             assert wire(event, FIX42)[20] == "0"
 
@@ -122,7 +124,31 @@ class TestExecutionReport42:
         h.new("B1", 100, "190.00")
         h.status("B1")
         status = wire(h.messages()[-1], FIX42)
-        assert (status[150], status[39]) == ("0", "0")
+        assert (status[20], status[150], status[39]) == ("3", "0", "0")
+
+    @pytest.mark.parametrize(
+        ("steps", "ord_status"),
+        [("fill 40", "1"), ("fill 100", "2"), ("cancel", "4"), ("pending cancel", "6"),
+         ("pending replace", "E")],
+    )
+    def test_a_status_answer_is_exec_trans_type_status_with_exec_type_equal_to_ord_status(
+        self, steps: str, ord_status: str
+    ) -> None:
+        h = ScriptedHarness()
+        h.new("B1", 100, "190.00")
+        h.venue.ack()
+        if steps.startswith("fill"):
+            h.venue.fill(int(steps.split()[1]), "190.00")
+        elif steps == "cancel":
+            h.cancel("C1", "B1")
+            h.venue.canceled()
+        elif steps == "pending cancel":
+            h.cancel("C1", "B1")
+        else:
+            h.replace("R1", "B1", 80, "190.00")
+        h.status("B1")
+        status = wire(h.messages()[-1], FIX42)
+        assert (status[20], status[150], status[39]) == ("3", ord_status, ord_status)
 
     def test_a_4_4_only_reject_reason_is_sent_as_broker_option(self) -> None:
         h = EmbeddedHarness()
@@ -138,6 +164,7 @@ class TestExecutionReport42:
         h.engine.handle(StatusRequest(SessionID("CLIENT3"), ClOrdID("X9"), fix=context))
         unknown = wire(h.messages()[-1], FIX42)
         assert (unknown[37], unknown[39], unknown[103]) == ("NONE", "8", "5")
+        assert (unknown[20], unknown[150]) == ("3", "8")
         assert (unknown[55], unknown[54]) == ("MSFT", "2")
 
 
@@ -219,6 +246,21 @@ class TestRefusals:
         assert isinstance(refusal, Refusal)
         sent = on_the_wire(*reports.refusal(refusal, FIX42, "G8", 0), FIX42)
         assert (sent[35], sent[41], sent[434], sent[102]) == ("9", "A1", "2", "2")
+
+    @pytest.mark.parametrize(("begin_string", "sender", "exec_type"),
+                             [(FIX44, "CLIENT1", "I"), (FIX42, "CLIENT3", "8")])
+    def test_a_refused_status_request_is_a_status_answer_of_ord_status_rejected(
+        self, begin_string: str, sender: str, exec_type: str
+    ) -> None:
+        too_long = "S" * 65
+        raw = SOH.join([f"8={begin_string}", "35=H", "34=1", f"49={sender}", "56=OMS",
+                        f"11={too_long}", "55=MSFT", "54=1"]) + SOH
+        refusal = decode(read_message(raw, begin_string), 0)
+        assert isinstance(refusal, Refusal)
+        sent = on_the_wire(*reports.refusal(refusal, begin_string, "G9", 0), begin_string)
+        assert (sent[35], sent[11], sent[150], sent[39]) == ("8", too_long, exec_type, "8")
+        assert sent.get(20) == ("3" if begin_string == FIX42 else None)
+        assert sent[58] == "ClOrdID(11) is 65 characters long; the limit is 64"
 
     def test_a_business_reject_refers_to_the_message_and_its_cl_ord_id(self) -> None:
         sent = on_the_wire(*reports.business_reject(9, "D", 0, "internal error", "A1"), FIX44)
