@@ -83,6 +83,7 @@ class LoadSettings:
     log: str
     audit: str
     targets: tuple[str, ...]
+    audit_writer: str = "process"
     stall_seconds: float
     threads: bool = False
 
@@ -164,6 +165,7 @@ def write_config(directory: Path, port: int, settings: LoadSettings) -> Path:
         "[audit]",
         f'directory = "{directory / "audit"}"',
         f'mode = "{settings.audit}"',
+        f'writer = "{settings.audit_writer}"',
         "",
         "[metrics]",
         "enabled = false",
@@ -259,13 +261,35 @@ def _wait_listening(process: subprocess.Popen[bytes], port: int, output: Path) -
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """User plus system CPU time a process has used so far (Linux /proc), or None."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+    """User plus system CPU time a process and its descendants (the audit writer, under
+    a fork server) have used so far (Linux /proc), or None if the process is gone."""
+    stats = _process_stats()
+    if pid not in stats:
         return None
-    # After the command name: state is field 3, utime field 14 and stime field 15.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    for child, (parent, _) in stats.items():
+        children.setdefault(parent, []).append(child)
+    total, family = 0, [pid]
+    while family:
+        member = family.pop()
+        total += stats[member][1]
+        family += children.get(member, [])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _process_stats() -> dict[int, tuple[int, int]]:
+    """Every process's parent and its user plus system CPU ticks."""
+    stats: dict[int, tuple[int, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command name: ppid is field 4, utime field 14 and stime field 15.
+        stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    return stats
 
 
 # One measurement.
@@ -324,7 +348,8 @@ def print_header(settings: LoadSettings) -> None:
     print(
         f"FIX load: {settings.orders:,} orders per run after {settings.warmup:,} of warm-up; "
         f"{settings.sessions} session(s); store={settings.store}, log={settings.log}, "
-        f"OMS audit={settings.audit}; {os.cpu_count()} CPUs, load average {load}"
+        f"OMS audit={settings.audit} (writer: {settings.audit_writer}); "
+        f"{os.cpu_count()} CPUs, load average {load}"
     )
     print(
         f"\n{'target':<7}{'in flight':>10}{'orders/s':>10}"
@@ -428,6 +453,12 @@ def parse_settings(argv: Sequence[str] | None) -> LoadSettings:
         default="durable",
         help="the OMS's audit log mode",
     )
+    parser.add_argument(
+        "--audit-writer",
+        choices=("process", "thread"),
+        default="process",
+        help="where the OMS's audit log is written: its own process or an OMS thread",
+    )
     parser.add_argument("--target", choices=("oms", "bare", "both"), default="both")
     parser.add_argument(
         "--threads",
@@ -451,6 +482,7 @@ def parse_settings(argv: Sequence[str] | None) -> LoadSettings:
         store=args.store,
         log=args.log,
         audit=args.audit,
+        audit_writer=args.audit_writer,
         targets=TARGETS if args.target == "both" else (args.target,),
         stall_seconds=args.stall_seconds,
         threads=args.threads,

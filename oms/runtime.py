@@ -185,6 +185,11 @@ class Runtime:
 
             self._audit = AuditLog(config, on_durable=self._released, on_failure=self._halt)
 
+    @property
+    def audit_writer_pid(self) -> int | None:
+        """The audit log's writer process, if it has one."""
+        return getattr(self._audit, "pid", None)
+
     def _tick(self) -> None:
         """Once a second, have the engine expire past-due GTD orders on its thread."""
         while not self._stopping.wait(1.0):

@@ -147,6 +147,11 @@ class AuditLogProcess:
         return self._durable_seq
 
     @property
+    def pid(self) -> int:
+        """The writer process's id."""
+        return int(self._process.pid or 0)
+
+    @property
     def failed(self) -> bool:
         return self._error is not None
 
