@@ -9,7 +9,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from oms.config import DEFAULT_CONFIG
+from oms.config import DEFAULT_CONFIG, ConfigError
+from oms.refdata import ReferenceDataError
 
 # command -> "module:function" taking the parsed arguments and returning an exit status.
 _HANDLERS = {
@@ -155,6 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = getattr(importlib.import_module(module_name), function_name)
     try:
         return int(handler(args) or 0)
+    except (ConfigError, ReferenceDataError) as error:
+        # A file the command cannot use: one line naming it, not a traceback.
+        print(f"oms {args.command}: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

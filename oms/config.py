@@ -1,13 +1,15 @@
 """Configuration: one frozen object per component, read from a TOML file in `config/`.
 
 Unknown keys are refused with an error naming the key and the file, so a misspelt limit
-never silently falls back to a default. Relative paths in the file are relative to the
-file's own folder.
+never silently falls back to a default; so are numbers outside their range (a negative
+limit, a port of 0, an empty audit batch), naming the key, the value and the file.
+Relative paths in the file are relative to the file's own folder.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -124,6 +126,9 @@ class OmsConfig:
 
 
 T = TypeVar("T")
+Number = int | float | Decimal
+
+_LOWEST_PORT, _HIGHEST_PORT = 1, 65535
 
 
 def load_config(path: Path | str | None = None) -> OmsConfig:
@@ -155,6 +160,7 @@ def load_config(path: Path | str | None = None) -> OmsConfig:
 
 
 def _check(config: OmsConfig, file: Path) -> None:
+    _check_numbers(config, file)
     if config.audit.mode not in ("durable", "async", "off"):
         raise ConfigError(
             f"{file}: audit.mode must be durable, async or off: {config.audit.mode!r}"
@@ -193,6 +199,37 @@ def _check(config: OmsConfig, file: Path) -> None:
                     f"{file}: fix.sessions {session.sender_comp_id}: account {account!r} "
                     "has no [accounts] table"
                 )
+
+
+def _check_numbers(config: OmsConfig, file: Path) -> None:
+    """Every number within its range, or a ConfigError naming the key, the value and the
+    file."""
+    ports = [("fix.port", config.fix.port), ("metrics.port", config.metrics.port),
+             ("admin.port", config.admin.port)]
+    ports += [(f"venues.{v.name}.port", v.port) for v in config.venues.values()]
+    for key, port in ports:
+        if not _LOWEST_PORT <= port <= _HIGHEST_PORT:
+            raise ConfigError(
+                f"{file}: {key} must be a port from {_LOWEST_PORT} to {_HIGHEST_PORT}, "
+                f"not {port}"
+            )
+    # (key, value, lowest value allowed)
+    bounds: list[tuple[str, Number, int]] = [
+        ("fix.heartbeat_seconds", config.fix.heartbeat_seconds, 1),
+        ("audit.segment_bytes", config.audit.segment_bytes, 1),
+        ("audit.batch_events", config.audit.batch_events, 1),
+        ("audit.batch_window_ms", config.audit.batch_window_ms, 0),
+    ]
+    bounds += [(f"venues.{v.name}.reconnect_seconds", v.reconnect_seconds, 1)
+               for v in config.venues.values()]
+    # A limit of 0 turns its check off; below 0 it would deny every order, or none.
+    for account, limits in config.accounts.items():
+        bounds += [(f"accounts.{account}.{f.name}", getattr(limits, f.name), 0)
+                   for f in dataclasses.fields(limits)]
+    for key, value, lowest in bounds:
+        finite = value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+        if not finite or value < lowest:
+            raise ConfigError(f"{file}: {key} must be {lowest} or more, not {value}")
 
 
 def _resolve(base: Path, path: Path) -> Path:

@@ -7,6 +7,7 @@ import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from oms.model import PRICE_SCALE, Symbol, price_from_decimal
 
@@ -77,12 +78,17 @@ def load_instruments(path: Path) -> dict[Symbol, Instrument]:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ReferenceDataError(f"{path}: cannot read: {error.strerror}") from error
-    rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
+    # Comment lines are left out; `numbers` keeps each line's number in the file.
+    numbered = [(n, line) for n, line in enumerate(text.splitlines(), start=1)
+                if not line.startswith("#")]
+    numbers = [n for n, _ in numbered]
+    rows = csv.DictReader(line for _, line in numbered)
     missing = set(INSTRUMENT_COLUMNS) - set(rows.fieldnames or ())
     if missing:
         raise ReferenceDataError(f"{path}: missing columns: {', '.join(sorted(missing))}")
     instruments: dict[Symbol, Instrument] = {}
-    for number, row in enumerate(rows, start=2):
+    for row in rows:
+        number = numbers[rows.line_num - 1]
         instrument = _instrument(row, f"{path}:{number}")
         if instrument.symbol in instruments:
             raise ReferenceDataError(f"{path}:{number}: symbol {instrument.symbol} listed twice")
@@ -90,7 +96,17 @@ def load_instruments(path: Path) -> dict[Symbol, Instrument]:
     return instruments
 
 
-def _instrument(row: dict[str, str], where: str) -> Instrument:
+def _instrument(row: dict[str | None, Any], where: str) -> Instrument:
+    # csv.DictReader fills the columns a short line lacks with None and keeps a long line's
+    # extra fields under the key None.
+    fields = sum(1 for column in INSTRUMENT_COLUMNS if row.get(column) is not None)
+    fields += len(row.get(None) or ())
+    if fields != len(INSTRUMENT_COLUMNS):
+        raise ReferenceDataError(
+            f"{where}: {fields} fields, the header has {len(INSTRUMENT_COLUMNS)} "
+            f"({','.join(INSTRUMENT_COLUMNS)})"
+        )
+
     def price(column: str) -> int:
         try:
             value = price_from_decimal(row[column].strip())
@@ -103,10 +119,15 @@ def _instrument(row: dict[str, str], where: str) -> Instrument:
     symbol = row["symbol"].strip()
     if not symbol:
         raise ReferenceDataError(f"{where}: symbol is empty")
+    # Orders are checked against it: Currency(15) must match (gateways.fix.instructions).
+    if not row["currency"].strip():
+        raise ReferenceDataError(f"{where}: currency is empty")
     try:
         lot = int(row["lot_size"])
     except ValueError as error:
-        raise ReferenceDataError(f"{where}: lot_size is not a whole number") from error
+        raise ReferenceDataError(
+            f"{where}: lot_size is not a whole number: {row['lot_size']!r}"
+        ) from error
     if lot <= 0:
         raise ReferenceDataError(f"{where}: lot_size must be positive: {lot}")
     tradable = row["tradable"].strip().lower()

@@ -1,5 +1,11 @@
 """`oms serve`: the OMS process. Engine, venues, audit log, metrics and the client acceptor,
-started in that order and stopped in the reverse one on SIGINT or SIGTERM."""
+started in that order and stopped in the reverse one on SIGINT or SIGTERM.
+
+A configuration or reference data file that cannot be used ends the process before anything
+starts, with one error line naming the file and exit status 2; a part that cannot start (a
+busy port, a missing data dictionary, an audit directory we cannot write) stops what did
+start, with one error line and exit status 1.
+"""
 
 from __future__ import annotations
 
@@ -10,28 +16,33 @@ import threading
 from types import FrameType
 
 from oms.config import ConfigError, load_config
+from oms.refdata import ReferenceDataError, load_instruments
 
 log = logging.getLogger(__name__)
 
 
 def main(args: argparse.Namespace) -> int:
+    from compliance.audit.errors import AuditLogError
     from gateways.fix.acceptor import ClientAcceptor
     from gateways.fix.session import FixSetupError
     from oms.runtime import Runtime
 
     try:
         config = load_config(args.config)
-    except ConfigError as error:
+        instruments = load_instruments(config.instruments)
+    except (ConfigError, ReferenceDataError) as error:
         log.error("%s", error)
         return 2
 
     stop = threading.Event()
     previous = _on_signals(stop)
-    runtime = Runtime(config)
-    acceptor = ClientAcceptor(config, runtime)
+    runtime: Runtime | None = None
+    acceptor: ClientAcceptor | None = None
     admin = None
-    runtime.start()
     try:
+        runtime = Runtime(config, instruments=instruments)
+        acceptor = ClientAcceptor(config, runtime)
+        runtime.start()
         if config.admin.enabled:
             from oms.admin import AdminServer
 
@@ -47,14 +58,16 @@ def main(args: argparse.Namespace) -> int:
             pass
         log.info("stopping")
         return 0
-    except (FixSetupError, OSError) as error:
+    except (FixSetupError, AuditLogError, OSError) as error:
         log.error("cannot start: %s", error)
         return 1
     finally:
         if admin is not None:
             admin.stop()
-        acceptor.stop()
-        runtime.stop()
+        if acceptor is not None:
+            acceptor.stop()
+        if runtime is not None:
+            runtime.stop()
         _restore_signals(previous)
         log.info("OMS stopped")
 

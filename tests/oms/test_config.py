@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import pytest
 
 from oms.config import DEFAULT_CONFIG, ConfigError, load_config
 from oms.refdata import ReferenceDataError, load_instruments
+
+HEADER = "symbol,exchange,currency,tick_size,lot_size,reference_price,tradable"
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -81,4 +84,63 @@ def test_instrument_price_off_its_tick_grid_is_refused_with_its_line(tmp_path: P
         "ABC,XNAS,USD,0.05,1,10.01,true\n"
     )
     with pytest.raises(ReferenceDataError, match=r"instruments.csv:2: reference_price"):
+        load_instruments(path)
+
+
+@pytest.mark.parametrize(
+    ("table", "text", "message"),
+    [("[accounts.ACC1]", "max_order_quantity = -1",
+      r"accounts.ACC1.max_order_quantity must be 0 or more, not -1"),
+     ("[accounts.ACC1]", 'max_order_notional = "-0.01"',
+      r"accounts.ACC1.max_order_notional must be 0 or more, not -0.01"),
+     ("[accounts.ACC1]", 'price_band_percent = "NaN"',
+      r"accounts.ACC1.price_band_percent must be 0 or more, not NaN"),
+     ("[audit]", "batch_window_ms = -0.5", r"audit.batch_window_ms must be 0 or more, not -0.5"),
+     ("[audit]", "batch_window_ms = inf", r"audit.batch_window_ms must be 0 or more, not inf"),
+     ("[audit]", "segment_bytes = 0", r"audit.segment_bytes must be 1 or more, not 0"),
+     ("[audit]", "batch_events = 0", r"audit.batch_events must be 1 or more, not 0"),
+     ("[fix]", "heartbeat_seconds = 0", r"fix.heartbeat_seconds must be 1 or more, not 0"),
+     ("[fix]", "heartbeat_seconds = -30", r"fix.heartbeat_seconds must be 1 or more, not -30"),
+     ("[fix]", "port = 0", r"fix.port must be a port from 1 to 65535, not 0"),
+     ("[metrics]", "port = 65536", r"metrics.port must be a port from 1 to 65535, not 65536"),
+     ("[admin]", "port = -1", r"admin.port must be a port from 1 to 65535, not -1"),
+     ("[venues.embedded]", 'kind = "embedded"\nport = 70000',
+      r"venues.embedded.port must be a port from 1 to 65535, not 70000")],
+)
+def test_a_number_out_of_its_range_is_refused_naming_key_value_and_file(
+    tmp_path: Path, table: str, text: str, message: str
+) -> None:
+    path = write(tmp_path, f"{table}\n{text}\n")
+    with pytest.raises(ConfigError) as refused:
+        load_config(path)
+    assert str(refused.value).startswith(f"{path}: ")
+    assert re.search(message, str(refused.value))
+
+
+def test_zero_limits_turn_their_checks_off_and_load(tmp_path: Path) -> None:
+    path = write(tmp_path, "[accounts.A]\nmax_order_quantity = 0\n"
+                           'max_order_notional = "0"\n[audit]\nbatch_window_ms = 0\n')
+    assert load_config(path).accounts["A"].max_order_quantity == 0
+
+
+@pytest.mark.parametrize(
+    ("csv_text", "message"),
+    [("symbol,exchange,currency,lot_size,reference_price,tradable\nABC,XNAS,USD,1,10,true\n",
+      r"instruments.csv: missing columns: tick_size"),
+     (f"{HEADER}\nABC,XNAS,USD,abc,1,10.00,true\n",
+      r"instruments.csv:2: tick_size: not a decimal number: 'abc'"),
+     (f"# a comment\n{HEADER}\nABC,XNAS,USD,0.01,1,10.00,true\nDEF,XNAS,USD,0.01,1\n",
+      r"instruments.csv:4: 5 fields, the header has 7"),
+     (f"{HEADER}\nABC,XNAS,USD,0.01,1,10.00,true,extra\n",
+      r"instruments.csv:2: 8 fields, the header has 7"),
+     (f"{HEADER}\nABC,XNAS,,0.01,1,10.00,true\n", r"instruments.csv:2: currency is empty"),
+     (f"{HEADER}\nABC,XNAS,USD,0.01,1.5,10.00,true\n",
+      r"instruments.csv:2: lot_size is not a whole number: '1.5'")],
+)
+def test_a_bad_instruments_file_is_refused_naming_the_line_and_the_column(
+    tmp_path: Path, csv_text: str, message: str
+) -> None:
+    path = tmp_path / "instruments.csv"
+    path.write_text(csv_text)
+    with pytest.raises(ReferenceDataError, match=message):
         load_instruments(path)

@@ -74,3 +74,38 @@ def test_oms_serve_with_a_bad_configuration_exits_2_naming_the_key(tmp_path: Pat
     )
     assert run.returncode == 2
     assert "fix.flavour" in run.stderr
+
+
+def serve_once(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "oms.cli", "serve", "--config", str(config)],
+        capture_output=True, text=True, timeout=30, cwd=REPOSITORY_ROOT,
+    )
+
+
+def test_oms_serve_with_a_negative_limit_exits_2_with_one_line_naming_key_value_and_file(
+    tmp_path: Path,
+) -> None:
+    config = write_config(tmp_path, free_port())
+    config.write_text(config.read_text().replace("max_order_quantity = 100000",
+                                                 "max_order_quantity = -5", 1))
+    run = serve_once(config)
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
+    assert f"{config}: accounts.ACC1.max_order_quantity must be 0 or more, not -5" in run.stderr
+
+
+def test_oms_serve_with_a_bad_instruments_file_exits_2_with_one_line_naming_the_line(
+    tmp_path: Path,
+) -> None:
+    instruments = tmp_path / "instruments.csv"
+    instruments.write_text("symbol,exchange,currency,tick_size,lot_size,reference_price,tradable\n"
+                           "AAPL,XNAS,USD,one cent,1,190.00,true\n")
+    config = write_config(tmp_path, free_port())
+    text = config.read_text().splitlines()
+    text[0] = f'instruments = "{instruments}"'
+    config.write_text("\n".join(text) + "\n")
+    run = serve_once(config)
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
+    assert f"{instruments}:2: tick_size: not a decimal number: 'one cent'" in run.stderr
