@@ -1,12 +1,22 @@
-"""Prometheus metrics of one OMS process, in a registry of its own (labels are bounded)."""
+"""Prometheus metrics of one OMS process, in a registry of its own (labels are bounded).
+
+Counters and histograms are moved by the threads that see what they count. The two gauges
+of state (open orders, the engine's queue depth) are read when scraped, from callables
+given to `Metrics.track`: nothing has to remember to set them.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from oms.events import Event, EventKind
+
+if TYPE_CHECKING:
+    from compliance.risk import RiskChecks
+    from oms.runtime import Runtime
 
 _LATENCY_BUCKETS = (
     0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0
@@ -72,6 +82,14 @@ class Metrics:
             check = event.risk.check if event.risk is not None else "validation"
             self.denials.labels(kind.value, check).inc()
 
+    def track(
+        self, *, open_orders: Callable[[], float], queue_depth: Callable[[], float]
+    ) -> None:
+        """Have the gauges read their values at each scrape (on the scraping thread, so
+        the callables must be safe to call from any thread and must not block)."""
+        self.open_orders.set_function(open_orders)
+        self.queue_depth.set_function(queue_depth)
+
     def serve(self, host: str, port: int) -> int:
         """Expose /metrics over HTTP (prometheus_client's own server); returns the port."""
         server, _ = start_http_server(port, addr=host, registry=self.registry)
@@ -83,3 +101,22 @@ class Metrics:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+def track_runtime(runtime: Runtime) -> None:
+    """Point the runtime's open-order and queue-depth gauges at the runtime itself."""
+    # TODO: the runtime should call `track` itself when it builds its queue; until then
+    # this reads its private queue (SimpleQueue.qsize is safe from any thread).
+    runtime.metrics.track(
+        open_orders=lambda: open_order_count(runtime.risk),
+        queue_depth=runtime._queue.qsize,
+    )
+
+
+def open_order_count(risk: RiskChecks) -> int:
+    """Live orders, as the risk checks count them per account (each order is counted when
+    it becomes live and uncounted when it is done, live and on recovery alike).
+
+    Read from the scraping thread while the engine thread writes: the accounts are fixed
+    at start-up, so the dict never changes size, and each count is one int."""
+    return sum(usage.open_orders for usage in list(risk.usage.values()))

@@ -53,6 +53,9 @@ def test_oms_serve_trades_serves_metrics_and_stops_cleanly_on_sigterm(tmp_path: 
                 metrics = page.read().decode()
             assert 'oms_fix_sessions_logged_on{side="client"} 1.0' in metrics
             assert "oms_ack_latency_seconds_count 1.0" in metrics
+            # The state gauges read the running OMS: its one live order, an idle engine.
+            assert "oms_open_orders 1.0" in metrics
+            assert "oms_engine_queue_depth " in metrics
 
         process.send_signal(signal.SIGTERM)
         wait_for_line(process, "OMS stopped")
