@@ -35,6 +35,19 @@ CHECKS = (
     MAX_POSITION,
     MAX_DAILY_NOTIONAL,
 )
+# The kill switch's states, as a KILL_SWITCH event's verdict carries them.
+ENGAGED = "engaged"
+RELEASED = "released"
+
+
+class UnknownAccount(ValueError):
+    """An operator named an account that has no limits configured."""
+
+    def __init__(self, account: str, known: list[Account]) -> None:
+        super().__init__(
+            f"account {account} is not known (configured: {', '.join(known) or 'none'})"
+        )
+        self.account = account
 
 
 class SymbolExposure:
@@ -100,10 +113,23 @@ class RiskChecks:
     def knows(self, account: Account) -> bool:
         return account in self._limits
 
+    @property
+    def accounts(self) -> list[Account]:
+        """The configured accounts, sorted."""
+        return sorted(self._limits)
+
     def set_kill_switch(self, account: Account | None, engaged: bool) -> None:
-        """Engage or release the kill switch of one account, or of all (account None)."""
+        """Engage or release the kill switch of one account, or of all (account None).
+
+        Called by the engine as it applies a KILL_SWITCH event. Engaging it for all
+        accounts leaves each account's own switch as it is; releasing it for all releases
+        every account's own switch too, so that afterwards nothing is halted. Releasing
+        one account while the switch for all is engaged leaves that account halted.
+        """
         if account is None:
             self.halted_all = engaged
+            if not engaged:
+                self.halted_accounts.clear()
         elif engaged:
             self.halted_accounts.add(account)
         else:
@@ -113,8 +139,7 @@ class RiskChecks:
         """Every check of a new order, in a fixed order; the first failure decides."""
         account = terms.account
         if self.halted_all or account in self.halted_accounts:
-            scope = "all accounts" if self.halted_all else f"account {account}"
-            return RiskVerdict(KILL_SWITCH, "engaged", f"kill switch engaged for {scope}")
+            return self._kill_switch_verdict(account)
         limits = self._limits[account]
         usage = self.usage[account]
         verdict = self._check_terms(terms, instrument, limits, terms.quantity)
@@ -133,13 +158,16 @@ class RiskChecks:
         account = new.account
         added = max(new.quantity - old.quantity, 0)
         if (self.halted_all or account in self.halted_accounts) and added:
-            scope = "all accounts" if self.halted_all else f"account {account}"
-            return RiskVerdict(KILL_SWITCH, "engaged", f"kill switch engaged for {scope}")
+            return self._kill_switch_verdict(account)
         limits = self._limits[account]
         verdict = self._check_terms(new, instrument, limits, new.quantity - cum_quantity)
         if verdict is not None or not added:
             return verdict
         return self._check_exposure(new, instrument, limits, self.usage[account], added)
+
+    def _kill_switch_verdict(self, account: Account) -> RiskVerdict:
+        scope = None if self.halted_all else account
+        return RiskVerdict(KILL_SWITCH, ENGAGED, kill_switch_text(scope, engaged=True))
 
     def _check_terms(
         self, terms: OrderTerms, instrument: Instrument, limits: _Limits, open_quantity: int
@@ -238,3 +266,9 @@ class RiskChecks:
         if verdict.check == KILL_SWITCH:
             return verdict.limit
         return f"{verdict.check}: {verdict.value} exceeds limit {verdict.limit}"
+
+
+def kill_switch_text(account: Account | None, *, engaged: bool) -> str:
+    """"kill switch engaged for account ACC1", "... released for all accounts"."""
+    scope = "all accounts" if account is None else f"account {account}"
+    return f"kill switch {ENGAGED if engaged else RELEASED} for {scope}"

@@ -3,6 +3,11 @@
 Risk officers and operators reach a running OMS through `oms admin`: engage or release the
 kill switch (one account, or all), end the trading day, look at open orders and depth.
 Every call runs on the engine thread, between two orders, never beside one.
+
+The kill switch is recorded in the audit log (a `kill_switch` event with the operator's
+reason) before the call returns, and a restart over the same log restores it. Releasing it
+for all accounts releases every account's own switch as well. `system.methodHelp` on the
+endpoint returns each method's docstring.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import xmlrpc.client
 from typing import Any
 from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 
+from compliance.risk import UnknownAccount
 from oms.model import Account, Symbol, price_to_decimal
 from oms.runtime import Runtime
 
@@ -32,9 +38,19 @@ class AdminService:
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
 
-    def kill_switch(self, engaged: bool, account: str = "") -> dict[str, Any]:
-        """Engage or release the kill switch: new orders are denied, cancels still pass."""
-        self._runtime.set_kill_switch(account or None, bool(engaged))
+    def kill_switch(self, engaged: bool, account: str = "", reason: str = "") -> dict[str, Any]:
+        """Engage or release the kill switch of `account`, or of every account if empty.
+
+        While it is engaged, new orders and replaces that add quantity are denied; cancels
+        still pass. Releasing it for every account releases each account's own switch too;
+        releasing one account while the switch for every account is engaged leaves that
+        account halted. `reason` is kept in the audit log. An account that is not
+        configured is refused (fault code 1, naming it). Returns the risk state.
+        """
+        try:
+            self._runtime.set_kill_switch(account or None, bool(engaged), reason or None)
+        except UnknownAccount as error:
+            raise xmlrpc.client.Fault(1, f"kill switch refused: {error}") from error
         return self.risk_state()
 
     def risk_state(self) -> dict[str, Any]:
@@ -106,6 +122,7 @@ class AdminServer:
             (host, port), requestHandler=_QuietHandler, allow_none=True, logRequests=False
         )
         self._server.register_instance(AdminService(runtime))
+        self._server.register_introspection_functions()
         self.address = self._server.server_address
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="oms-admin", daemon=True
@@ -134,7 +151,10 @@ def main(args: Any) -> int:
     proxy = connect(config.admin.host, config.admin.port)
     try:
         if args.action == "kill-switch":
-            result = proxy.kill_switch(args.state == "on", args.account or "")
+            # TODO: `oms admin kill-switch` has no --reason option yet (its parser is in
+            # oms/cli.py); until it has, only XML-RPC callers record a reason.
+            reason = getattr(args, "reason", None) or ""
+            result = proxy.kill_switch(args.state == "on", args.account or "", reason)
         elif args.action == "end-of-day":
             result = proxy.end_of_day()
         elif args.action == "open-orders":
@@ -147,6 +167,9 @@ def main(args: Any) -> int:
             result = proxy.digest()
     except ConnectionRefusedError:
         print(f"no OMS answers at {config.admin.host}:{config.admin.port}: is it running?")
+        return 1
+    except xmlrpc.client.Fault as fault:
+        print(fault.faultString)
         return 1
     print(json.dumps(result, indent=2))
     return 0

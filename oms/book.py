@@ -144,7 +144,7 @@ class OrderBook:
             return [], []
         sides = []
         for side in (book.bids, book.asks):
-            rows = []
+            rows: list[tuple[int, int, int]] = []
             for price, level in side.levels():
                 if len(rows) == levels:
                     break

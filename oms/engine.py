@@ -20,7 +20,14 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from types import SimpleNamespace
 
-from compliance.risk import RiskChecks
+from compliance.risk import (
+    ENGAGED,
+    KILL_SWITCH,
+    RELEASED,
+    RiskChecks,
+    UnknownAccount,
+    kill_switch_text,
+)
 from oms.book import OrderBook
 from oms.commands import (
     CancelOrder,
@@ -210,8 +217,35 @@ class Engine:
         self._commit(_new(Event, (
             seq, self._clock(), K.REQUEST_REFUSED, session, None, cl_ord_id, orig_cl_ord_id,
             None, None, None, None, 0, 0, 0, 0, 0, None, None, None, None, ord_reason,
-            cxl_reason, response_to, text, None, 0, received_ns, fix, 4,
+            cxl_reason, response_to, text, None, 0, received_ns, fix, 4, None,
         )))
+
+    def set_kill_switch(
+        self, account: Account | None, engaged: bool, reason: str | None = None
+    ) -> Event:
+        """Engage or release the kill switch of one account, or of all (account None).
+
+        An operator's command: it becomes a KILL_SWITCH event, applied and logged like any
+        other, so that a replay of the audit log halts the same accounts. Releasing it for
+        all accounts releases every account's own switch too (see
+        `RiskChecks.set_kill_switch`). An account without configured limits is refused
+        with `UnknownAccount`, naming it, and nothing is recorded.
+        """
+        if account is not None and not self.risk.knows(account):
+            raise UnknownAccount(account, self.risk.accounts)
+        text = kill_switch_text(account, engaged=engaged)
+        log.warning("%s: reason=%s", text, reason or "-")
+        seq = self._seq + 1
+        now = self._clock()
+        # No client session and no order: the operator's reason is the event's text.
+        event = _new(Event, (
+            seq, now, K.KILL_SWITCH, SessionID(""), None, None, None, None, None, None, None,
+            0, 0, 0, 0, 0, None, None, None, None, None, None, None, reason or None,
+            RiskVerdict(KILL_SWITCH, ENGAGED if engaged else RELEASED, text), 0, now, None, 4,
+            account,
+        ))
+        self._commit(event)
+        return event
 
     def on_venue_report(self, report: VenueReport) -> None:
         """Take a venue report; applied at once unless the engine is mid-decision."""
@@ -276,7 +310,7 @@ class Engine:
             seq, self._clock(), K.PENDING_NEW, session, OrderID(f"O{seq}"), cl_ord_id, None,
             terms, None, None, S.PENDING_NEW, 0, terms.quantity, 0, 0, 0, None, venue_name,
             None, None, None, None, None, None, None, command.transact_time_ns or 0,
-            command.received_ns, command.fix, instrument.avg_px_decimals,
+            command.received_ns, command.fix, instrument.avg_px_decimals, None,
         ))
         order = self._commit(event)
         venue.submit(order)  # type: ignore[arg-type]
@@ -435,7 +469,7 @@ class Engine:
             None, terms, None, X.REJECTED, S.REJECTED, 0, 0, 0, 0, 0, ExecID(f"E{seq}"),
             None, None, None, int(reason), None, None, text, verdict,
             command.transact_time_ns or 0, command.received_ns, command.fix,
-            instrument.avg_px_decimals if instrument is not None else 4,
+            instrument.avg_px_decimals if instrument is not None else 4, None,
         )))
 
     # Cancel and replace requests.
@@ -575,7 +609,7 @@ class Engine:
                 seq, self._clock(), kind, command.session, NO_ORDER_ID, command.cl_ord_id,
                 command.orig_cl_ord_id, None, None, None, S.REJECTED, 0, 0, 0, 0, 0, None,
                 None, None, None, None, int(reason), response_to, text, verdict,
-                command.transact_time_ns or 0, command.received_ns, command.fix, 4,
+                command.transact_time_ns or 0, command.received_ns, command.fix, 4, None,
             )))
             return
         self._commit(self._order_event(
@@ -608,7 +642,7 @@ class Engine:
             seq, self._clock(), K.STATUS_DENIED, command.session, NO_ORDER_ID,
             command.cl_ord_id, None, None, None, X.ORDER_STATUS, S.REJECTED, 0, 0, 0, 0, 0,
             ExecID(f"E{seq}"), None, None, None, int(reason), None, None, text, None, 0,
-            command.received_ns, command.fix, 4,
+            command.received_ns, command.fix, 4, None,
         )))
 
     def _emit_status(
@@ -784,7 +818,7 @@ class Engine:
             order.notional if order else 0, report.last_quantity, report.last_price, None,
             report.venue, report.venue_order_id, report.venue_exec_id, None, None, None,
             why, None, report.transact_time_ns or 0, report.received_ns, report.fix,
-            order.instrument.avg_px_decimals if order and order.instrument else 4,
+            order.instrument.avg_px_decimals if order and order.instrument else 4, None,
         )))
 
     # Building, applying and publishing events.
@@ -803,7 +837,7 @@ class Engine:
             seq, self._clock(), kind, command.session, order_id, command.cl_ord_id, orig,
             terms, requested, None, None, 0, 0, 0, 0, 0, None, None, None, None, None, None,
             None, None, None, getattr(command, "transact_time_ns", None) or 0,
-            command.received_ns, command.fix, 4,
+            command.received_ns, command.fix, 4, None,
         )))
 
     def _order_event(
@@ -855,7 +889,7 @@ class Engine:
             requested, exec_type, ord_status, cum, leaves if leaves > 0 else 0, notional,
             last_qty, last_px, ExecID(f"E{seq}") if exec_id else None, order.venue,
             venue_order_id, venue_exec_id, ord_reason, cxl_reason, response_to, text, risk,
-            transact or 0, received, fix, instrument.avg_px_decimals if instrument else 4,
+            transact or 0, received, fix, instrument.avg_px_decimals if instrument else 4, None,
         ))
 
     def _commit(self, event: Event) -> Order:
@@ -887,6 +921,9 @@ class Engine:
                     )
             elif kind in (K.CANCEL_DENIED, K.REPLACE_DENIED) and event.cl_ord_id is not None:
                 book.use_cl_ord_id(event.session, event.cl_ord_id, None)
+            elif kind is K.KILL_SWITCH:
+                assert event.risk is not None
+                self.risk.set_kill_switch(event.account, event.risk.value == ENGAGED)
             return order
 
         if kind in (K.CANCEL_DENIED, K.REPLACE_DENIED):
@@ -992,6 +1029,7 @@ class Engine:
                 (s, e.position, e.working_buy, e.working_sell) for s, e in usage.symbols.items()
             ))).encode())
         sha.update(repr(sorted(self._venue_exec_ids, key=repr)).encode())
+        sha.update(repr((self.risk.halted_all, sorted(self.risk.halted_accounts))).encode())
         return sha.hexdigest()
 
 

@@ -8,6 +8,9 @@ Requests are events too (one per new, cancel, replace and status request), so th
 holds what was asked beside what was decided. A request the gateway refuses before the
 engine sees it (a value FIX allows that the OMS does not support) is one event that holds
 both: the request's FIX text and the refusal.
+
+An operator's kill switch is an event as well (KILL_SWITCH), concerning no order: so the
+log records who was halted and why, and a replay after a restart halts them again.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import NamedTuple
 
 from oms.commands import FixContext
 from oms.model import (
+    Account,
     ClOrdID,
     CxlRejResponseTo,
     ExecID,
@@ -61,6 +65,9 @@ class EventKind(str, Enum):
     DONE_FOR_DAY = "done_for_day"
     EXPIRED = "expired"
     RESTATED = "restated"
+    # An operator engaged or released the kill switch of one account, or of all: the event
+    # carries the account (None for all), the state in `risk` and the operator's reason.
+    KILL_SWITCH = "kill_switch"
     # Answers that change nothing.
     STATUS = "status"
     # A venue report that changed nothing: a duplicate ExecID, a report for an unknown
@@ -75,7 +82,11 @@ CANCEL_REJECT_KINDS = frozenset(
 
 
 class RiskVerdict:
-    """The pre-trade check that denied an order: bounded code, value and limit."""
+    """The pre-trade check that denied an order: bounded code, value and limit.
+
+    A KILL_SWITCH event carries one too: the check `kill_switch`, the value `engaged` or
+    `released`, and the switch's scope as the limit a denial would name.
+    """
 
     __slots__ = ("check", "value", "limit")
 
@@ -136,6 +147,9 @@ class Event(NamedTuple):
     received_ns: int
     fix: FixContext | None
     avg_px_decimals: int
+    # The account an operator's action concerns (KILL_SWITCH; None means every account).
+    # Order events leave it None: their account is in `terms`.
+    account: Account | None = None
 
     @property
     def avg_price(self) -> Decimal:

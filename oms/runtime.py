@@ -391,7 +391,17 @@ class Runtime:
 
         self.call(run)
 
-    def set_kill_switch(self, account: str | None, engaged: bool) -> None:
-        log.warning("kill switch %s for %s", "engaged" if engaged else "released",
-                    account or "all accounts")
-        self.call(lambda: self.risk.set_kill_switch(account, engaged))  # type: ignore[arg-type]
+    def set_kill_switch(
+        self, account: str | None, engaged: bool, reason: str | None = None
+    ) -> None:
+        """Engage or release the kill switch of one account, or of all (`account` None).
+
+        The engine records it as an event; this returns once that event is in the audit
+        log (so a restart keeps the switch), and raises `compliance.risk.UnknownAccount`
+        for an account that is not configured.
+        """
+        from oms.model import Account
+
+        switched = Account(account) if account else None
+        self.call(lambda: self.engine.set_kill_switch(switched, engaged, reason))
+        self.flush()

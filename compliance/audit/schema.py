@@ -18,6 +18,10 @@ are then built by one pyarrow call together and sliced apart. Decoding goes colu
 column through to_pylist, numpy and look-up tables, and builds each Event with
 tuple.__new__.
 
+A kill switch row (kind `kill_switch`, no order) keeps its account in `account` (null for
+every account), its state in `risk_value` (`engaged` or `released`) and the operator's
+reason in `text`; the `account` column is otherwise the terms' account.
+
 Times are UTC nanosecond timestamps. Other schema metadata of a segment (its place in the
 hash chain) is described in `compliance.audit.segments`.
 """
@@ -83,7 +87,8 @@ FIELDS: tuple[pa.Field, ...] = (
     _field("venue", _S),
     _field("venue_order_id", _S),
     _field("venue_exec_id", _S),
-    # The order's terms after the event (null when the event concerns no known order).
+    # The order's terms after the event (null when the event concerns no known order; a
+    # kill switch's account is kept in `account` all the same).
     _field("terms_cl_ord_id", _S),
     _field("account", _S),
     _field("symbol", _S),
@@ -240,7 +245,7 @@ def batch_from_events(events: Sequence[Event]) -> pa.RecordBatch:
         requested, exec_type, ord_status, cum_quantity, leaves_quantity, notional,
         last_quantity, last_price, exec_id, venue, venue_order_id, venue_exec_id,
         ord_rej_reason, cxl_rej_reason, cxl_rej_response_to, text, risk,
-        transact_time_ns, received_ns, fix, avg_px_decimals,
+        transact_time_ns, received_ns, fix, avg_px_decimals, account,
     ) = zip(*events, strict=True)  # fmt: skip
 
     values: dict[str, Sequence[Any]] = {
@@ -282,6 +287,13 @@ def batch_from_events(events: Sequence[Event]) -> pa.RecordBatch:
     )
     for objects, holder, names in nested:
         _add_objects(objects, holder, names, values, arrays)
+    if any(map(is_not, account, repeat(None))):
+        # Events without terms (a kill switch) keep their own account in the column.
+        arrays.pop("account", None)
+        values["account"] = [
+            own if own is not None else (t.account if t is not None else None)
+            for own, t in zip(account, terms, strict=True)
+        ]
     arrays.update(_convert(values))
     arrays["avg_price"] = avg_price_array(notional, cum_quantity, avg_px_decimals)
     return pa.RecordBatch.from_arrays([arrays[name] for name in COLUMNS], schema=SCHEMA)
@@ -384,6 +396,7 @@ def events_from_batch(batch: pa.RecordBatch) -> list[Event]:
     if count == 0:
         return []
     column = batch.column
+    terms = _terms(batch, _INDEX["terms_cl_ord_id"])
     return list(
         map(
             _MAKE_EVENT,
@@ -395,7 +408,7 @@ def events_from_batch(batch: pa.RecordBatch) -> list[Event]:
                 _strings(column(_INDEX["order_id"])),
                 _strings(column(_INDEX["cl_ord_id"])),
                 _strings(column(_INDEX["orig_cl_ord_id"])),
-                _terms(batch, _INDEX["terms_cl_ord_id"]),
+                terms,
                 _terms(batch, _INDEX["requested_cl_ord_id"]),
                 _enums(column(_INDEX["exec_type"]), ExecType),
                 _enums(column(_INDEX["ord_status"]), OrdStatus),
@@ -417,10 +430,20 @@ def events_from_batch(batch: pa.RecordBatch) -> list[Event]:
                 _ints(column(_INDEX["received_time"])),
                 _objects(batch, "fix_begin_string", FixContext, 5),
                 _ints(column(_INDEX["avg_px_decimals"])),
+                _own_accounts(batch, terms),
                 strict=True,
             ),
         )
     )
+
+
+def _own_accounts(batch: pa.RecordBatch, terms: list[OrderTerms | None]) -> list[Any]:
+    """The account of each row without terms (a kill switch's), else None."""
+    accounts = batch.column(_INDEX["account"])
+    without_terms = pc.and_(pc.is_null(batch.column(_INDEX["side"])), pc.is_valid(accounts))
+    if not pc.any(without_terms).as_py():
+        return [None] * batch.num_rows
+    return [a if t is None else None for a, t in zip(_strings(accounts), terms, strict=True)]
 
 
 def _ints(array: pa.Array) -> list[Any]:

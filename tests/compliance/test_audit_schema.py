@@ -20,8 +20,8 @@ from compliance.audit.schema import (
     check_schema,
     events_from_batch,
 )
-from oms.events import Event, EventKind
-from oms.model import ClOrdID, OrdStatus
+from oms.events import Event, EventKind, RiskVerdict
+from oms.model import Account, ClOrdID, OrdStatus
 
 WIDE = Context(prec=80, rounding=ROUND_HALF_EVEN)
 
@@ -158,3 +158,36 @@ def test_a_schema_of_another_version_is_refused() -> None:
 
 def test_column_names_are_snake_case() -> None:
     assert all(name == name.lower() and " " not in name for name in SCHEMA.names)
+
+
+def kill_switch(seq: int, account: str | None, engaged: bool, reason: str | None) -> Event:
+    """A KILL_SWITCH event as the engine makes one."""
+    scope = f"account {account}" if account else "all accounts"
+    state = "engaged" if engaged else "released"
+    return event(EventKind.KILL_SWITCH, seq, full=False)._replace(
+        text=reason,
+        risk=RiskVerdict("kill_switch", state, f"kill switch {state} for {scope}"),
+        account=Account(account) if account else None,
+    )
+
+
+@pytest.mark.parametrize("orders", [0, 3, 200], ids=["alone", "few_orders", "many_orders"])
+def test_kill_switch_events_round_trip_among_order_events(orders: int) -> None:
+    # 200 order rows take the encoder's path that converts each distinct OrderTerms once.
+    flow = order_flow(orders, first_seq=3)
+    events = [kill_switch(1, "ACC1", True, "runaway algo"), kill_switch(2, None, True, None),
+              *flow, kill_switch(orders + 3, None, False, "all clear")]
+
+    assert round_trip(events) == events
+
+
+def test_a_kill_switch_row_reads_as_account_state_and_reason() -> None:
+    batch = batch_from_events([kill_switch(1, "ACC1", True, "runaway algo"),
+                               kill_switch(2, None, False, None)])
+
+    rows = batch.select(["kind", "account", "risk_value", "text"]).to_pylist()
+    assert rows == [
+        {"kind": "kill_switch", "account": "ACC1", "risk_value": "engaged",
+         "text": "runaway algo"},
+        {"kind": "kill_switch", "account": None, "risk_value": "released", "text": None},
+    ]

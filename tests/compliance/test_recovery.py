@@ -10,9 +10,13 @@ import dataclasses
 import queue
 from pathlib import Path
 
+from running_oms import RunningOms
+
+from compliance.audit.reader import read_events
+from oms.admin import AdminServer, connect
 from oms.commands import CancelOrder, NewOrder, ReplaceOrder
 from oms.config import OmsConfig, load_config
-from oms.events import Event
+from oms.events import Event, EventKind
 from oms.model import ClOrdID, ExecType, OrdType, SessionID, Side, Symbol, TimeInForce
 from oms.model import price_from_decimal as px
 from oms.runtime import Runtime
@@ -88,3 +92,30 @@ def test_restart_keeps_client_order_ids_used(tmp_path: Path) -> None:
     finally:
         restarted.stop()
     assert answer.exec_type is ExecType.REJECTED and answer.ord_rej_reason == 6
+
+
+def test_an_engaged_kill_switch_survives_a_restart_and_denies_new_orders(tmp_path: Path) -> None:
+    # Over FIX and the admin endpoint, with the durable log: the switch is an event in it.
+    with RunningOms(tmp_path, audit_mode="durable") as oms:
+        admin = AdminServer(oms.runtime, "127.0.0.1", 0)
+        admin.start()
+        try:
+            connect(*admin.address[:2]).kill_switch(True, "ACC1", "runaway algo")
+        finally:
+            admin.stop()
+
+    with RunningOms(tmp_path, audit_mode="durable") as oms, oms.client("CLIENT1") as client:
+        assert oms.runtime.risk.halted_accounts == {"ACC1"}
+        cl_ord_id = client.new_order("1", "100", "AAPL", "190.00")
+        denied = client.expect("8", {11: cl_ord_id})
+        with oms.client("CLIENT2") as other:
+            other_id = other.new_order("2", "100", "AAPL", "191.00")
+            accepted = other.expect("8", {11: other_id})
+
+    assert (denied[150], denied[39], denied[103]) == ("8", "8", "0")
+    assert denied[58] == "kill switch engaged for account ACC1"
+    assert accepted[150] == "0"
+    switches = [e for e in read_events(tmp_path / "audit") if e.kind is EventKind.KILL_SWITCH]
+    assert [(e.account, e.risk.value, e.text) for e in switches] == [
+        ("ACC1", "engaged", "runaway algo")
+    ]

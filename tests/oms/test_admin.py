@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import queue
+import xmlrpc.client
 from collections.abc import Iterator
 
 import pytest
@@ -78,3 +79,23 @@ def test_end_of_day_makes_resting_day_orders_done_for_day(running) -> None:
     done = heard.get(timeout=5)
     assert done.exec_type is ExecType.DONE_FOR_DAY and done.leaves_quantity == 0
     assert admin.open_orders("", "") == []
+
+
+def test_kill_switch_for_an_unknown_account_is_refused_naming_it(running) -> None:
+    runtime, heard, admin = running
+
+    with pytest.raises(xmlrpc.client.Fault, match="account ACC9 is not known"):
+        admin.kill_switch(True, "ACC9", "typo")
+
+    assert admin.risk_state()["halted_accounts"] == []
+
+
+def test_releasing_the_kill_switch_for_all_accounts_releases_each_account(running) -> None:
+    runtime, heard, admin = running
+    admin.kill_switch(True, "ACC1", "")
+    admin.kill_switch(True, "", "market data outage")
+
+    state = admin.kill_switch(False, "", "")
+
+    assert (state["all_accounts_halted"], state["halted_accounts"]) == (False, [])
+    assert "releases each account's own switch" in admin.system.methodHelp("kill_switch")
