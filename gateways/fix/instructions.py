@@ -103,7 +103,7 @@ class Listings:
         # the default. TODO: the runtime should expose its router so that this copy of the
         # rule cannot drift from the one orders are routed by.
         routing = config.routing
-        by_symbol = {
+        by_symbol: dict[str, Listing] = {
             instrument.symbol: Listing(
                 instrument.currency,
                 routing.symbols.get(instrument.symbol)
@@ -138,9 +138,9 @@ def problem(
     listing = listings.by_symbol.get(symbol) if listings and symbol is not None else None
     currency = fields.get(CURRENCY)
     if currency is not None:
-        text = _currency(currency, symbol, listings, listing)
-        if text is not None:
-            return text
+        mismatch = _currency(currency, symbol, listings, listing)
+        if mismatch is not None:
+            return mismatch
     destination = fields.get(EX_DESTINATION)
     if destination is not None:
         return _destination(destination, symbol, listings, listing)
