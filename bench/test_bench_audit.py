@@ -30,6 +30,8 @@ from typing import Any
 
 import pytest
 
+from compliance.audit.lock import DirectoryLock
+from compliance.audit.process import AuditLogProcess
 from compliance.audit.reader import read_events
 from compliance.audit.samples import order_flow
 from compliance.audit.writer import AuditLog
@@ -60,11 +62,15 @@ def print_table() -> None:
     raw = FIGURES.get("append, raw pickle+fsync")
     if append and raw:
         FIGURES["append ratio (audit / raw)"] = (append[0] / raw[0], "x", "goal >= 0.5")
-    p99 = FIGURES.get("durable p99, group commit")
     bare = FIGURES.get("write+fsync p99, bare")
-    if p99 and bare:
-        allowed = 2 * bare[0] + WINDOW_MS
-        FIGURES["p99 allowance (2 x bare + window)"] = (allowed, "ms", f"p99 {p99[0]:.3f} ms")
+    for writer in ("thread", "process"):
+        p99 = FIGURES.get(f"durable p99, group commit, writer {writer}")
+        if p99 and bare:
+            allowed = 2 * bare[0] + WINDOW_MS
+            met = "met" if p99[0] <= allowed else "not met"
+            FIGURES[f"p99 allowance (2 x bare + window), writer {writer}"] = (
+                allowed, "ms", f"p99 {p99[0]:.3f} ms: {met}"
+            )
     width = max(len(name) for name in FIGURES)
     print()
     print(f"{'audit log figure':<{width}}  {'value':>12}  unit       goal / note")
@@ -88,6 +94,11 @@ def fresh(directory: Path) -> Path:
     """An empty subdirectory per round, so every round writes a new log."""
     path = Path(tempfile.mkdtemp(dir=directory))
     return path
+
+
+def locked(directory: Path) -> DirectoryLock:
+    """The directory's writer lock, held until the process exits (benchmarks only)."""
+    return DirectoryLock(directory)
 
 
 def timed_rounds(benchmark: Any, run: Callable[[Path], None], directory: Path) -> list[float]:
@@ -189,15 +200,17 @@ def test_bytes_per_event_on_disk(
     )
 
 
+@pytest.mark.parametrize("writer", ["thread", "process"])
 def test_durable_latency_group_commit(
-    benchmark: Any, events: list[Event], directory: Path
+    benchmark: Any, events: list[Event], directory: Path, writer: str
 ) -> None:
     waits: list[float] = []
 
     def run(target: Path) -> None:
-        log = AuditLog(
-            AuditConfig(directory=target, batch_events=BATCH_EVENTS, batch_window_ms=WINDOW_MS)
+        config = AuditConfig(
+            directory=target, batch_events=BATCH_EVENTS, batch_window_ms=WINDOW_MS
         )
+        log = AuditLog(config) if writer == "thread" else AuditLogProcess(config, locked(target))
         lock = threading.Lock()
         supply = iter(events)
 
@@ -208,6 +221,7 @@ def test_durable_latency_group_commit(
                     event = next(supply)
                     started = time.perf_counter()
                     log.append(event)
+                    log.ship()
                 log.wait_durable(event.seq)
                 waits.append(time.perf_counter() - started)
 
@@ -228,8 +242,8 @@ def test_durable_latency_group_commit(
         gc.unfreeze()
     p50, p99 = percentiles(waits)
     note = f"{APPENDERS} appenders, window {WINDOW_MS} ms"
-    FIGURES["durable p50, group commit"] = (p50, "ms", note)
-    FIGURES["durable p99, group commit"] = (p99, "ms", note)
+    FIGURES[f"durable p50, group commit, writer {writer}"] = (p50, "ms", note)
+    FIGURES[f"durable p99, group commit, writer {writer}"] = (p99, "ms", note)
 
 
 def test_durable_latency_bare_write_fsync(

@@ -1,8 +1,8 @@
 """Prometheus metrics of one OMS process, in a registry of its own (labels are bounded).
 
-Counters and histograms are moved by the threads that see what they count. The two gauges
-of state (open orders, the engine's queue depth) are read when scraped, from callables
-given to `Metrics.track`: nothing has to remember to set them.
+Counters and histograms are moved by the threads that see what they count. The gauges of
+state (open orders, the engine's queue depth, whether the OMS is halted) are read when
+scraped, from callables given to `Metrics.track`: nothing has to remember to set them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from oms.events import Event, EventKind
 
 if TYPE_CHECKING:
     from compliance.risk import RiskChecks
-    from oms.runtime import Runtime
 
 _LATENCY_BUCKETS = (
     0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0
@@ -48,6 +47,11 @@ class Metrics:
         )
         self.queue_depth = Gauge(
             "oms_engine_queue_depth", "Inputs waiting for the engine thread.",
+            registry=self.registry,
+        )
+        self.halted = Gauge(
+            "oms_halted",
+            "1 while the OMS refuses every request because its audit log failed.",
             registry=self.registry,
         )
         self.engine_seconds = Histogram(
@@ -83,12 +87,17 @@ class Metrics:
             self.denials.labels(kind.value, check).inc()
 
     def track(
-        self, *, open_orders: Callable[[], float], queue_depth: Callable[[], float]
+        self,
+        *,
+        open_orders: Callable[[], float],
+        queue_depth: Callable[[], float],
+        halted: Callable[[], float],
     ) -> None:
         """Have the gauges read their values at each scrape (on the scraping thread, so
         the callables must be safe to call from any thread and must not block)."""
         self.open_orders.set_function(open_orders)
         self.queue_depth.set_function(queue_depth)
+        self.halted.set_function(halted)
 
     def serve(self, host: str, port: int) -> int:
         """Expose /metrics over HTTP (prometheus_client's own server); returns the port."""
@@ -101,16 +110,6 @@ class Metrics:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-
-
-def track_runtime(runtime: Runtime) -> None:
-    """Point the runtime's open-order and queue-depth gauges at the runtime itself."""
-    # TODO: the runtime should call `track` itself when it builds its queue; until then
-    # this reads its private queue (SimpleQueue.qsize is safe from any thread).
-    runtime.metrics.track(
-        open_orders=lambda: open_order_count(runtime.risk),
-        queue_depth=runtime._queue.qsize,
-    )
 
 
 def open_order_count(risk: RiskChecks) -> int:

@@ -39,7 +39,7 @@ from oms.commands import (
 from oms.config import OmsConfig
 from oms.engine import Engine, SessionAccounts
 from oms.events import Event, EventKind
-from oms.metrics import Metrics
+from oms.metrics import Metrics, open_order_count
 from oms.model import ClOrdID, SessionID, Symbol, VenueName
 from oms.refdata import Instrument, load_instruments
 from oms.reports import VenueReport
@@ -104,6 +104,11 @@ class Runtime:
             self.instruments, self.risk, sessions=sessions, clock=clock, router=self._route
         )
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.metrics.track(
+            open_orders=lambda: open_order_count(self.risk),
+            queue_depth=self._queue.qsize,
+            halted=lambda: float(self.halted is not None),
+        )
         self._client_sinks: list[ClientSink] = []
         self._outbox: deque[Event] = deque()
         self._thread: threading.Thread | None = None
@@ -280,6 +285,7 @@ class Runtime:
         take = self._queue.get
         engine = self.engine
         observe = self.metrics.engine_seconds.observe
+        ship = self._audit.ship if self._audit is not None else None
         # The collector is managed: what start-up built is frozen out of its scans, and so
         # is what the engine keeps (orders, indexes) every _FREEZE_EVERY inputs, so that no
         # collection pauses the order path for long. The engine makes no reference cycles.
@@ -321,6 +327,9 @@ class Runtime:
                 self.metrics.engine_errors.inc()
                 if isinstance(item, _COMMANDS):
                     self._refuse(item, _INTERNAL_ERROR)
+            if ship is not None:
+                # The input's events go to the log's writer together, for one fsync.
+                ship()
             observe(time.perf_counter() - started)
 
     def _refuse(self, command: Command, text: str) -> None:

@@ -25,7 +25,6 @@ def main(args: argparse.Namespace) -> int:
     from compliance.audit.errors import AuditLogError
     from gateways.fix.acceptor import ClientAcceptor
     from gateways.fix.session import FixSetupError
-    from oms.metrics import track_runtime
     from oms.runtime import Runtime
 
     try:
@@ -42,7 +41,6 @@ def main(args: argparse.Namespace) -> int:
     admin = None
     try:
         runtime = Runtime(config, instruments=instruments)
-        track_runtime(runtime)
         acceptor = ClientAcceptor(config, runtime)
         runtime.start()
         if config.admin.enabled:

@@ -154,6 +154,9 @@ class AuditLog:
         if self._idle:
             self._wake.set()
 
+    def ship(self) -> None:
+        """The engine finished one input. The writer thread takes events as they come."""
+
     def _append_off(self, event: Event) -> None:
         """`append` in mode off: nothing is written, every event counts as durable."""
         if self._refusing:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import queue
 import signal
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -151,7 +153,11 @@ def test_an_oms_whose_log_failed_refuses_every_request_naming_the_log(tmp_path: 
         cancel_rejected = heard.get(timeout=10)
         assert cancel_rejected.kind is EventKind.CANCEL_DENIED
         assert "audit log failed" in str(cancel_rejected.text)
+        port = runtime.metrics.serve("127.0.0.1", 0)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+            assert re.search(r"^oms_halted 1\.0$", answer.read().decode(), re.MULTILINE)
     finally:
+        runtime.metrics.close()
         runtime.stop()
 
     # What was durable before the failure is all there is: B1, and nothing after it.

@@ -11,7 +11,6 @@ import urllib.request
 from oms.commands import NewOrder
 from oms.config import load_config
 from oms.events import Event
-from oms.metrics import track_runtime
 from oms.model import ClOrdID, OrdType, SessionID, Side, Symbol, TimeInForce
 from oms.model import price_from_decimal as px
 from oms.runtime import Runtime
@@ -66,7 +65,6 @@ def test_scrape_reads_open_orders_and_the_engine_queue_depth_as_they_are() -> No
     )
     heard: queue.Queue[Event] = queue.Queue()
     runtime.add_client_sink(heard.put)
-    track_runtime(runtime)
     runtime.start()
     port = runtime.metrics.serve("127.0.0.1", 0)
     release = threading.Event()
