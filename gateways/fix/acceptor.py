@@ -110,6 +110,10 @@ class ClientSessions(GuardedApplication):
     def session_ids(self) -> list[quickfix.SessionID]:
         return list(self._session_ids.values())
 
+    def undelivered(self, client: str) -> int:
+        """Reports sent to `client` since it logged out (quickfix keeps them for a resend)."""
+        return self._undelivered.get(client, 0)
+
     # Session life cycle.
 
     def on_create(self, session_id: quickfix.SessionID) -> None:

@@ -91,6 +91,10 @@ class TestLogons:
         with oms.client("CLIENT2") as seller:
             sell = seller.new_order("2", "10", "TSLA", "250.00")
             seller.expect("8", {11: sell, 150: "F"})
+        # CLIENT1's fill leaves on its own outbox thread, maybe after CLIENT2 heard of it.
+        deadline = time.monotonic() + 10
+        while oms.acceptor.sessions.undelivered("CLIENT1") < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
         with caplog.at_level(logging.WARNING), oms.client("CLIENT1"):
             pass
         assert any("1 reports sent while it was logged out" in r.getMessage()
