@@ -11,11 +11,14 @@ The kernel releases the lock when the last holder exits, however it exits.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import time
 from pathlib import Path
 
 from compliance.audit.errors import AuditLogError
+
+log = logging.getLogger(__name__)
 
 LOCK_NAME = ".writer.lock"
 
@@ -29,11 +32,16 @@ class DirectoryLock:
         self.path = directory / LOCK_NAME
         self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         deadline = time.monotonic() + timeout
+        waited = False
         while True:
             try:
                 fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if not waited:
+                    log.warning("the audit log %s is locked by another writer%s; waiting "
+                                "up to %g s", directory, _read_holder(self._fd), timeout)
+                    waited = True
                 if time.monotonic() >= deadline:
                     holder = _read_holder(self._fd)
                     self.release()
