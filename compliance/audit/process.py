@@ -5,13 +5,16 @@ serialisation, the hash chain, the fsync's system time; bench/FIGURES.md), and p
 holds the GIL for most of it. On a thread of the OMS that time is taken from the order
 path. Here the OMS's side of the log only queues each event; one thread of its own pickles
 what has gathered and sends it down a pipe, and another waits for the writer's answers.
-The writer process runs an ordinary `AuditLog` (group commit, segments, hash chain) and
-answers with the highest durable sequence number after each fsync.
+The writer process runs an ordinary `AuditLog` (segments, hash chain) without a thread of
+its own: it reads every frame that has arrived, commits all their events with one fsync,
+answers with the highest durable sequence number, and reads again. Whatever arrives while
+one commit is written and fsynced joins the next, so the group window is the fsync itself
+(`batch_window_ms` is not used).
 
     OMS process                                    writer process
-    engine thread: append -> deque
-    audit-ship thread: pickle, send  ----------->  reader: unpickle, AuditLog.extend
-                                                   audit-writer thread: batch, write, fsync
+    engine thread: append -> deque, ship
+    audit-ship thread: pickle, send  ----------->  read what has come, unpickle,
+                                                   convert, write, fsync
     audit-durable thread: on_durable  <----------  ("durable", seq)
 
 The process is started from a fork server (`multiprocessing`'s "forkserver" method): a
@@ -48,9 +51,10 @@ from oms.events import Event
 
 log = logging.getLogger(__name__)
 
-# Control frames from the OMS to the writer; event frames are pickles, which never equal these.
-_FLUSH = b"flush"
+# The OMS's last frame to the writer; event frames are pickles, which never equal it.
 _CLOSE = b"close"
+# The most events one commit (one fsync) takes, as many as the writer thread's.
+_BATCHES_PER_COMMIT = 16
 _PICKLE = pickle.HIGHEST_PROTOCOL
 # Events appended with no `ship` after them (outside the engine's input loop) leave anyway
 # after this many seconds.
@@ -82,7 +86,6 @@ class AuditLogProcess:
         self._wake = threading.Event()
         self._idle = False
         self._stopping = False
-        self._flush_wanted = False
         self._durable_changed = threading.Condition()
         self._durable_seq = 0
         self._appended_seq = 0
@@ -183,7 +186,6 @@ class AuditLogProcess:
         if self._error is not None:
             self._refuse()
         target = self._appended_seq
-        self._flush_wanted = True
         self._wake.set()
         self.wait_durable(target)
 
@@ -237,7 +239,7 @@ class AuditLogProcess:
                     # Idle: appenders wake us only while this flag is up (see AuditLog).
                     self._wake.clear()
                     self._idle = True
-                    while not (pending or self._flush_wanted or self._stopping):
+                    while not (pending or self._stopping):
                         self._wake.wait(_SHIP_AFTER)
                         self._wake.clear()
                     self._idle = False
@@ -245,9 +247,6 @@ class AuditLogProcess:
                 if count:
                     events = [pending.popleft() for _ in range(count)]
                     send(pickle.dumps(events, _PICKLE))
-                if self._flush_wanted:
-                    self._flush_wanted = False
-                    send(_FLUSH)
                 if self._stopping and not pending:
                     send(_CLOSE)
                     return
@@ -289,6 +288,16 @@ class AuditLogProcess:
 # ----------------------------------------------------------------------------- the writer
 
 
+def _next_frame(connection: Connection) -> bytes | None:
+    """The next frame from the OMS, or None once the OMS has gone (end of file)."""
+    try:
+        return connection.recv_bytes()
+    except EOFError:
+        # The OMS died: what it sent is still written, then the writer stops.
+        log.warning("the OMS closed the pipe; writing what was sent, then stopping")
+        return None
+
+
 def _serve(
     connection: Connection, config: AuditConfig, compression: str | None, level: int
 ) -> None:
@@ -311,32 +320,37 @@ def _serve(
             on_durable=lambda seq: answer("durable", seq),
             on_failure=lambda error: answer("failed", f"{error!r}"),
             compression=compression,
+            threaded=False,
         )
     except BaseException as error:
         answer("failed", f"{error!r}")
         return
     answer("ready", audit.durable_seq)
     loads = pickle.loads
+    limit = config.batch_events * _BATCHES_PER_COMMIT
     try:
-        while True:
-            try:
-                frame = connection.recv_bytes()
-            except EOFError:
-                # The OMS is gone: what it sent is still written, then the writer stops.
-                log.warning("the OMS closed the pipe; writing what was sent, then stopping")
-                break
-            if frame == _CLOSE:
-                break
-            if frame == _FLUSH:
-                audit.flush()
-            else:
-                audit.extend(loads(frame))
+        closing = False
+        while not closing:
+            # Group commit: whatever arrived while the last commit was being written and
+            # fsynced goes into the next one, so the fsync's own time is the window.
+            events: list[Event] = []
+            frame = _next_frame(connection)
+            while True:
+                if frame is None or frame == _CLOSE:
+                    closing = True
+                    break
+                events += loads(frame)
+                if len(events) >= limit or not connection.poll():
+                    break
+                frame = _next_frame(connection)
+            if events:
+                audit.commit(events)
         audit.close()
         answer("closed", audit.durable_seq)
     except AuditLogError as error:
         # Already answered through on_failure; nothing more can be written.
         log.error("audit writer stopping: %s", error)
-    except (OSError, EOFError):
+    except OSError:
         log.warning("the OMS is gone; the audit writer stops")
     finally:
         os.close(lock_fd)

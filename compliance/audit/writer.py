@@ -80,10 +80,13 @@ class AuditLog:
         on_failure: Callable[[BaseException], None] | None = None,
         clock: Callable[[], int] = time.time_ns,
         compression: str | None = None,
+        threaded: bool = True,
     ) -> None:
         """`compression` ("lz4" or "zstd") compresses the buffers of each batch: about a
         quarter of the bytes with lz4, for some CPU on the writer and on every read.
-        `on_failure` is called once, on the writer thread, if the writer fails."""
+        `on_failure` is called once, on the writer thread, if the writer fails. With
+        `threaded` false there is no writer thread: the owner calls `commit` instead of
+        `append` (the writer process does, compliance/audit/process.py)."""
         if config.batch_events < 1 or config.segment_bytes < 1:
             raise ValueError("audit batch_events and segment_bytes must be positive")
         self._config = config
@@ -129,8 +132,11 @@ class AuditLog:
         # The first conversion in a process sets pyarrow up (kernels, type registries) and
         # takes some ten milliseconds; better here than in the first order's report.
         batch_from_events([sample_event(EventKind.TRADE), sample_event(EventKind.STATUS, 2)])
-        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
-        self._thread.start()
+        if threaded:
+            self._thread = threading.Thread(
+                target=self._run, name="audit-writer", daemon=True
+            )
+            self._thread.start()
 
     # The engine's side.
 
@@ -153,6 +159,19 @@ class AuditLog:
         self._pending.extend(events)
         if self._idle:
             self._wake.set()
+
+    def commit(self, events: list[Event]) -> None:
+        """Write `events` and fsync them on the calling thread (a log opened with
+        `threaded` false); `on_durable` is called before this returns."""
+        if self._thread is not None:
+            raise AuditLogError("commit() is for a log without a writer thread")
+        if self._refusing:
+            self._refuse()
+        try:
+            self._commit(events)
+        except BaseException as error:
+            self._fail(error)
+            self._refuse()
 
     def ship(self) -> None:
         """The engine finished one input. The writer thread takes events as they come."""
@@ -202,6 +221,9 @@ class AuditLog:
     def close(self) -> None:
         """Write everything appended, close the segment cleanly and stop the writer."""
         self._refusing = True
+        if self._thread is None and self._segment is not None and self._error is None:
+            segment, self._segment = self._segment, None
+            segment.close()
         if self._thread is not None and threading.current_thread() is not self._thread:
             self._stopping = True
             self._wake.set()
