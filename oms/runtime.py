@@ -71,8 +71,8 @@ class Call:
 
 
 class _Refusal(NamedTuple):
-    """A request a gateway refused and answered itself, to be recorded by the engine: the
-    arguments of `Engine.record_refusal`, in order."""
+    """A request a gateway refused, to be recorded by the engine: the arguments of
+    `Engine.record_refusal`, in order, then the gateway's answer to send once recorded."""
 
     session: SessionID
     msg_type: str
@@ -82,6 +82,15 @@ class _Refusal(NamedTuple):
     text: str
     fix: FixContext | None
     received_ns: int
+    answer: Callable[[], None] | None
+
+
+class _HeldAnswer(NamedTuple):
+    """A gateway's answer to a refused request, held until its record (event `seq`) is
+    durable, in line with the reports."""
+
+    seq: int
+    answer: Callable[[], None]
 
 
 class Runtime:
@@ -110,7 +119,9 @@ class Runtime:
             halted=lambda: float(self.halted is not None),
         )
         self._client_sinks: list[ClientSink] = []
-        self._outbox: deque[Event] = deque()
+        self._outbox: deque[Event | _HeldAnswer] = deque()
+        # The answer to the refused request the engine is recording (engine thread only).
+        self._refusal_answer: Callable[[], None] | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._audit: Any = None
@@ -256,11 +267,14 @@ class Runtime:
         text: str,
         fix: FixContext | None,
         received_ns: int,
+        answer: Callable[[], None] | None = None,
     ) -> None:
-        """Have the engine record a request the gateway refused and answered itself (see
-        `Engine.record_refusal`); like `submit`, it never blocks."""
+        """Have the engine record a request the gateway refused (see
+        `Engine.record_refusal`), then call `answer`, which sends the gateway's reply: in
+        durable mode once the record is durable, as a report would be. It never blocks."""
         self._queue.put(_Refusal(
-            session, msg_type, cl_ord_id, orig_cl_ord_id, reason, text, fix, received_ns
+            session, msg_type, cl_ord_id, orig_cl_ord_id, reason, text, fix, received_ns,
+            answer,
         ))
 
     def call(self, function: Callable[[], Any], timeout: float = 10.0) -> Any:
@@ -320,7 +334,7 @@ class Runtime:
                     finally:
                         item.done.set()
                 elif isinstance(item, _Refusal):
-                    engine.record_refusal(*item)
+                    self._record_refusal(item)
             except Exception:
                 # A bug in our own code: the input is logged, counted and answered.
                 log.exception("engine failed on %r", item)
@@ -337,6 +351,27 @@ class Runtime:
             self.engine.refuse(command, text)
         except Exception:
             log.exception("could not answer %r after an internal error", command)
+
+    def _record_refusal(self, refusal: _Refusal) -> None:
+        if self.halted is not None:
+            if refusal.answer is not None:
+                self._answer(refusal.answer)
+            return
+        # _on_event holds the answer in line with the reports, under the record's seq.
+        self._refusal_answer = refusal.answer
+        try:
+            self.engine.record_refusal(*refusal[:-1])
+        finally:
+            answer, self._refusal_answer = self._refusal_answer, None
+            if answer is not None:
+                # Not held (the engine failed, or the log did): the client still hears.
+                self._answer(answer)
+
+    def _answer(self, answer: Callable[[], None]) -> None:
+        try:
+            answer()
+        except Exception:
+            log.exception("a gateway's answer to a refused request failed")
 
     def _halt(self, error: BaseException) -> None:
         """The audit log failed (any thread): from now on every request is refused.
@@ -362,6 +397,13 @@ class Runtime:
         if visible and self._durable:
             # Queued before the log sees it, so its release can never be missed.
             self._outbox.append(event)
+        answer = self._refusal_answer
+        if answer is not None and event.kind is EventKind.REQUEST_REFUSED:
+            self._refusal_answer = None
+            if self._durable:
+                self._outbox.append(_HeldAnswer(event.seq, answer))
+            else:
+                self._answer(answer)
         if self._audit is not None:
             try:
                 self._audit.append(event)
@@ -377,7 +419,11 @@ class Runtime:
             return
         outbox = self._outbox
         while outbox and outbox[0].seq <= durable_seq:
-            self._deliver(outbox.popleft())
+            item = outbox.popleft()
+            if type(item) is _HeldAnswer:
+                self._answer(item.answer)
+            else:
+                self._deliver(item)
 
     def _deliver(self, event: Event) -> None:
         for sink in self._client_sinks:

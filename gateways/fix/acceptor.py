@@ -221,8 +221,8 @@ class ClientSessions(GuardedApplication):
 
     def _refuse(self, refusal: Refusal, session_id: quickfix.SessionID, received_ns: int,
                 arrived: float) -> None:
-        """Answer a request the codec refused, without the engine, and have the engine
-        record it (the audit log holds every request and every refusal)."""
+        """Answer a request the codec refused, without the engine's decision, once the
+        engine has recorded it (the audit log holds every request and every refusal)."""
         _, client = comp_ids(session_id)
         begin_string = session_id.getBeginString().getValue()
         exec_id = f"G{received_ns}.{next(self._exec_ids)}"
@@ -230,15 +230,15 @@ class ClientSessions(GuardedApplication):
         cl_ord_id, orig = refusal.fields.get(11), refusal.fields.get(41)
         log.warning("request refused: session=%s cl_ord_id=%s text=%s",
                     session_id, cl_ord_id, refusal.text)
-        # TODO: the answer does not wait for the record to be durable, as engine reports do
-        # in durable mode; a crash in between loses the record of a refusal the client saw.
+        # Sent once the record is durable, like the engine's own reports.
+        answer = Answer(msg_type, fields, arrived)
         self._runtime.record_refusal(
             SessionID(client), refusal.msg_type,
             ClOrdID(cl_ord_id) if cl_ord_id is not None else None,
             ClOrdID(orig) if orig is not None else None,
             refusal.reason, refusal.text, refusal.fix, received_ns,
+            answer=lambda: self._answer(session_id, answer),
         )
-        self._answer(session_id, Answer(msg_type, fields, arrived))
 
     def callback_failed(self, callback: str, message: quickfix.Message | None,
                         session_id: quickfix.SessionID, error: BaseException) -> None:

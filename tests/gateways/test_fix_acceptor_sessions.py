@@ -4,6 +4,8 @@ masked message log, a client that stops reading, shutdown, and the durable audit
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import socket
 import time
 from collections.abc import Iterator
@@ -203,8 +205,7 @@ class TestDurableAuditLog:
         with RunningOms(tmp_path, audit_mode="durable") as oms, oms.client("CLIENT1") as client:
             cl_ord_id = client.new_order(ord_type="P")
             rejected = client.expect("8", {11: cl_ord_id, 150: "8"})
-            # The acceptor answers a refusal itself, without waiting for its record.
-            oms.runtime.flush()
+            # The answer left only once its record was durable: it is on disk already.
             logged = [e for e in read_events(tmp_path / "audit") if e.cl_ord_id == cl_ord_id]
 
         assert [e.kind for e in logged] == [EventKind.REQUEST_REFUSED]
@@ -214,3 +215,18 @@ class TestDurableAuditLog:
         assert refused.session == "CLIENT1" and refused.received_ns > 0
         raw = refused.fix.raw if refused.fix is not None else None
         assert raw is not None and f"\x0111={cl_ord_id}\x01" in raw and "\x0140=P\x01" in raw
+
+    def test_a_refusal_is_answered_only_once_its_record_is_durable(
+        self, tmp_path: Path
+    ) -> None:
+        with RunningOms(tmp_path, audit_mode="durable") as oms, oms.client("CLIENT1") as client:
+            writer = oms.runtime.audit_writer_pid
+            assert writer is not None
+            os.kill(writer, signal.SIGSTOP)
+            try:
+                cl_ord_id = client.new_order(ord_type="P")
+                # The writer is stopped, so nothing can become durable, nor be answered.
+                client.expect_nothing("8", {11: cl_ord_id}, timeout=1.0)
+            finally:
+                os.kill(writer, signal.SIGCONT)
+            client.expect("8", {11: cl_ord_id, 150: "8"})
