@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from oms.book import UNUSED
 from oms.commands import CancelOrder, FixContext, NewOrder, ReplaceOrder, StatusRequest
 from oms.engine_state import NO_ORDER_ID, EngineState, K, S, X, tuple_new
 from oms.events import Event, EventKind, RiskVerdict
@@ -46,9 +47,9 @@ class ClientRequests(EngineState):
         session = command.session
         cl_ord_id = command.cl_ord_id
         self._emit_request(K.NEW_REQUESTED, command, None)
-        existing = self.book.find(session, cl_ord_id)
-        if existing is not None or self.book.has_cl_ord_id(session, cl_ord_id):
-            if command.poss_resend and existing is not None:
+        existing = self.book.lookup(session, cl_ord_id)
+        if existing is not UNUSED:
+            if command.poss_resend and isinstance(existing, Order):
                 # PossResend(97)=Y: a copy of an order we have; answer with its status.
                 self._emit_status(existing, cl_ord_id, command.fix, command.received_ns)
             else:

@@ -1,11 +1,11 @@
 """The order engine's state, and the only way it changes: applying one event.
 
-`EngineState` holds what the engine keeps (the order book, the venues, the risk checks'
-usage, the venue ExecIDs seen) and changes it in `apply`, live and in `replay` alike, so
-that the state rebuilt from the audit log is the state before. It also builds the event
-that restates an order (`_order_event`) and publishes events (`_commit`). The decisions
-that make events live beside it: `oms.client_requests` and `oms.venue_reports`, brought
-together by `oms.engine.Engine`.
+`EngineState` holds what the engine keeps (the order book, with each order's venue
+ExecIDs; the venues; the risk checks' usage) and changes it in `apply`, live and in
+`replay` alike, so that the state rebuilt from the audit log is the state before. It also
+builds the event that restates an order (`_order_event`) and publishes events
+(`_commit`). The decisions that make events live beside it: `oms.client_requests` and
+`oms.venue_reports`, brought together by `oms.engine.Engine`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from types import SimpleNamespace
 
 from compliance.risk import ENGAGED, RiskChecks
-from oms.book import OrderBook
+from oms.book import SHARD_MASK, OrderBook
 from oms.commands import FixContext
 from oms.events import Event, EventKind, RiskVerdict
 from oms.model import (
@@ -56,6 +56,8 @@ _SETS_STATUS = {
     K.EXPIRED: S.EXPIRED,
     K.DONE_FOR_DAY: S.DONE_FOR_DAY,
 }
+# An order's venue ExecIDs are kept in a tuple up to this many, then in a set.
+_EXEC_IDS_IN_A_TUPLE = 8
 # Kinds whose apply derives the base status from OrderQty and CumQty.
 _DERIVES_STATUS = frozenset({K.ACCEPTED, K.TRADE, K.REPLACED, K.RESTATED})
 
@@ -84,8 +86,6 @@ class EngineState:
         self._router = router
         self._listeners: list[Listener] = []
         self._seq = 0
-        # (venue, venue ExecID) of every venue report applied: a duplicate is applied once.
-        self._venue_exec_ids: set[tuple[VenueName | None, ExecID]] = set()
 
     # Wiring.
 
@@ -167,7 +167,11 @@ class EngineState:
         self._seq = event.seq
         kind = event.kind
         book = self.book
-        order = book.by_id.get(event.order_id) if event.order_id is not None else None
+        order_id = event.order_id
+        order = (
+            book.by_id.shards[hash(order_id) & SHARD_MASK].get(order_id)
+            if order_id is not None else None
+        )
 
         if order is None:
             if kind is K.PENDING_NEW or (kind is K.NEW_DENIED and event.order_id != NO_ORDER_ID):
@@ -238,7 +242,14 @@ class EngineState:
         if event.venue_order_id is not None:
             order.venue_order_id = event.venue_order_id
         if event.venue_exec_id is not None:
-            self._venue_exec_ids.add((event.venue, event.venue_exec_id))
+            seen = order.venue_exec_ids
+            if type(seen) is tuple and len(seen) < _EXEC_IDS_IN_A_TUPLE:
+                order.venue_exec_ids = (*seen, event.venue_exec_id)
+            else:
+                # Past a few fills a set: each check and each addition stays O(1).
+                if type(seen) is tuple:
+                    seen = order.venue_exec_ids = set(seen)
+                seen.add(event.venue_exec_id)  # type: ignore[union-attr]
         is_live = status not in TERMINAL
         if is_live and (moved or not was_live):
             book.work(order)
@@ -271,7 +282,7 @@ class EngineState:
             sha.update(repr((
                 order.order_id, order.session, order.terms, order.status.value,
                 order.cum_quantity, order.leaves_quantity, order.notional,
-                order.venue, order.venue_order_id,
+                order.venue, order.venue_order_id, sorted(order.venue_exec_ids),
                 (pending.cl_ord_id, pending.orig_cl_ord_id, pending.terms) if pending else None,
             )).encode())
         for account in sorted(self.risk.usage):
@@ -279,7 +290,6 @@ class EngineState:
             sha.update(repr((account, usage.open_orders, usage.traded_notional, sorted(
                 (s, e.position, e.working_buy, e.working_sell) for s, e in usage.symbols.items()
             ))).encode())
-        sha.update(repr(sorted(self._venue_exec_ids, key=repr)).encode())
         sha.update(repr((self.risk.halted_all, sorted(self.risk.halted_accounts))).encode())
         return sha.hexdigest()
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from oms.model import (
     Account,
     ClOrdID,
+    ExecID,
     OrderID,
     OrdStatus,
     OrdType,
@@ -196,6 +197,7 @@ class Order:
         "notional",
         "venue",
         "venue_order_id",
+        "venue_exec_ids",
         "created_ns",
     )
 
@@ -220,6 +222,9 @@ class Order:
         self.notional = 0
         self.venue = venue
         self.venue_order_id: VenueOrderID | None = None
+        # ExecID(17) of every venue report applied to the order, so that a duplicate is
+        # applied once (an order is on one venue): a tuple while short, then a set.
+        self.venue_exec_ids: tuple[ExecID, ...] | set[ExecID] = ()
         self.created_ns = created_ns
 
     @property

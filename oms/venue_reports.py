@@ -28,7 +28,7 @@ class VenueReports(EngineState):
             self._ignore(report, None, f"report for unknown order {report.order_id}")
             return
         if report.venue_exec_id is not None:
-            if (report.venue, report.venue_exec_id) in self._venue_exec_ids:
+            if report.venue_exec_id in order.venue_exec_ids:
                 self._ignore(report, order, f"duplicate venue ExecID {report.venue_exec_id}")
                 return
         kind = report.kind

@@ -589,3 +589,21 @@ def test_a_refused_replace_is_recorded_with_its_cancel_reject_reason_and_respons
     replayed = h.fresh_engine()
     assert replayed.replay(h.events) == len(h.events)
     assert replayed.digest() == h.engine.digest()
+
+
+def test_duplicate_venue_exec_id_is_applied_once_after_many_fills_and_after_replay(
+    h: ScriptedHarness,
+) -> None:
+    # Past 8 ExecIDs an order keeps them in a set rather than a tuple.
+    h.working("X", 1000)
+    fills = [h.venue.fill(10, "190.00") for _ in range(12)]
+    h.take()
+
+    h.engine.on_venue_report(fills[3])
+    h.engine.on_venue_report(fills[11])
+
+    assert h.order("X").cum_quantity == 120
+    assert [e.kind for e in h.events[-2:]] == [EventKind.REPORT_IGNORED] * 2
+    restarted = h.fresh_engine()
+    restarted.replay(h.events)
+    assert restarted.digest() == h.engine.digest()
