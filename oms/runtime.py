@@ -384,8 +384,8 @@ class Runtime:
         if self.halted is not None:
             return
         self.halted = f"the OMS takes no requests: its audit log failed ({error})"
-        log.critical("%s; %d reports not sent; restart the OMS once the log's disk is fixed",
-                     self.halted, len(self._outbox))
+        log.critical("%s; %d reports not sent; restart the OMS once the cause is fixed "
+                     "(it recovers from what is durable)", self.halted, len(self._outbox))
 
     def _on_event(self, event: Event) -> None:
         self.metrics.observe(event)

@@ -28,6 +28,7 @@ hash chain) is described in `compliance.audit.segments`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from enum import Enum
 from functools import partial
@@ -53,6 +54,8 @@ from oms.model import (
     TimeInForce,
 )
 from oms.order import OrderTerms
+
+log = logging.getLogger(__name__)
 
 # Bump when a column is added, removed or changes meaning; readers refuse what they do not
 # know rather than misread it.
@@ -234,6 +237,35 @@ _MAKE_EVENT = partial(tuple.__new__, Event)
 
 def batch_from_events(events: Sequence[Event]) -> pa.RecordBatch:
     """One record batch holding `events` in order (at least one).
+
+    A string that is not valid Unicode (a lone surrogate: bytes a peer sent that were not
+    UTF-8, which the gateways should have refused) must not stop the log, since the OMS
+    halts when its log fails: the batch is then written with each such string's bad code
+    points as backslash escapes ("AAPL\\udce9"), and a warning is logged.
+    """
+    try:
+        return _batch_from_events(events)
+    except UnicodeEncodeError as error:
+        log.warning("audit events hold text that is not valid Unicode, written escaped: %s",
+                    error)
+        return _batch_from_events([_MAKE_EVENT(map(_escaped, event)) for event in events])
+
+
+def _escaped(value: Any) -> Any:
+    """`value` with every string in it made encodable, code points past repair escaped."""
+    if isinstance(value, str) and not isinstance(value, Enum):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    kind = type(value)
+    if kind in _BLANK:
+        copy = object.__new__(kind)
+        for name in kind.__slots__:
+            setattr(copy, name, _escaped(getattr(value, name)))
+        return copy
+    return value
+
+
+def _batch_from_events(events: Sequence[Event]) -> pa.RecordBatch:
+    """`batch_from_events` for events whose strings all encode as UTF-8.
 
     Columns that share an Arrow type are converted together, by one pa.array call over
     all of them, and then sliced apart without copying: each call costs a few microseconds

@@ -20,6 +20,7 @@ from compliance.audit.schema import (
     check_schema,
     events_from_batch,
 )
+from oms.commands import FixContext
 from oms.events import Event, EventKind, RiskVerdict
 from oms.model import Account, ClOrdID, OrdStatus
 
@@ -191,3 +192,23 @@ def test_a_kill_switch_row_reads_as_account_state_and_reason() -> None:
          "text": "runaway algo"},
         {"kind": "kill_switch", "account": None, "risk_value": "released", "text": None},
     ]
+
+
+def test_text_that_is_not_valid_unicode_is_written_escaped_not_refused() -> None:
+    # Bytes a peer sent that were not UTF-8 arrive as lone surrogates.
+    bad = event(EventKind.NEW_REQUESTED, 1)
+    assert bad.terms is not None and bad.fix is not None
+    bad = bad._replace(
+        cl_ord_id=ClOrdID("X\udce9"),
+        terms=terms("X\udce9", symbol="AAPL\udce9"),
+        fix=FixContext("FIX.4.4", "CLIENT1", "OMS", 2, "8=FIX.4.4\x0155=AAPL\udce9\x01"),
+    )
+    good = event(EventKind.ACCEPTED, 2)
+
+    back = round_trip([bad, good])
+
+    assert back[1] == good
+    assert back[0].cl_ord_id == "X\\udce9"
+    assert back[0].terms is not None and back[0].terms.symbol == "AAPL\\udce9"
+    assert back[0].fix is not None and back[0].fix.raw == "8=FIX.4.4\x0155=AAPL\\udce9\x01"
+    assert back[0].kind is EventKind.NEW_REQUESTED and back[0].seq == 1
