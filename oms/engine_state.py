@@ -168,10 +168,11 @@ class EngineState:
         kind = event.kind
         book = self.book
         order_id = event.order_id
-        order = (
-            book.by_id.shards[hash(order_id) & SHARD_MASK].get(order_id)
-            if order_id is not None else None
-        )
+        # A new order's OrderID is the sequence number of its first event: never seen yet.
+        if order_id is None or kind is K.PENDING_NEW or kind is K.NEW_DENIED:
+            order = None
+        else:
+            order = book.by_id.shards[hash(order_id) & SHARD_MASK].get(order_id)
 
         if order is None:
             if kind is K.PENDING_NEW or (kind is K.NEW_DENIED and event.order_id != NO_ORDER_ID):
