@@ -83,7 +83,7 @@ class LoadSettings:
     log: str
     audit: str
     targets: tuple[str, ...]
-    audit_writer: str = "process"
+    audit_writer: str = "thread"
     stall_seconds: float
     threads: bool = False
 
@@ -456,8 +456,8 @@ def parse_settings(argv: Sequence[str] | None) -> LoadSettings:
     parser.add_argument(
         "--audit-writer",
         choices=("process", "thread"),
-        default="process",
-        help="where the OMS's audit log is written: its own process or an OMS thread",
+        default="thread",
+        help="where the OMS's audit log is written: an OMS thread or its own process",
     )
     parser.add_argument("--target", choices=("oms", "bare", "both"), default="both")
     parser.add_argument(

@@ -37,6 +37,7 @@ def write_config(
     port: int,
     *,
     audit_mode: str = "off",
+    audit_writer: str = "thread",
     store: str = "memory",
     message_log: str = "none",
     extra_toml: str = "",
@@ -66,7 +67,8 @@ def write_config(
                   'max_daily_notional = "500000000"']
     lines += ["", "[venues.embedded]", 'kind = "embedded"', "", "[routing]",
               'default = "embedded"', "", "[audit]", f'directory = "{directory / "audit"}"',
-              f'mode = "{audit_mode}"', "", "[metrics]", "enabled = false", "",
+              f'mode = "{audit_mode}"', f'writer = "{audit_writer}"', "", "[metrics]",
+              "enabled = false", "",
               "[admin]", f"port = {free_port()}", ""]
     path = directory / "oms-test.toml"
     path.write_text("\n".join(lines) + extra_toml, encoding="utf-8")

@@ -8,8 +8,8 @@ what has gathered and sends it down a pipe, and another waits for the writer's a
 The writer process runs an ordinary `AuditLog` (segments, hash chain) without a thread of
 its own: it reads every frame that has arrived, commits all their events with one fsync,
 answers with the highest durable sequence number, and reads again. Whatever arrives while
-one commit is written and fsynced joins the next, so the group window is the fsync itself
-(`batch_window_ms` is not used).
+one commit is written and fsynced joins the next, as does what comes within the batch
+window (`batch_window_ms`, cut short by a spell of an eighth of it without a frame).
 
     OMS process                                    writer process
     engine thread: append -> deque, ship
@@ -329,18 +329,24 @@ def _serve(
     loads = pickle.loads
     limit = config.batch_events * _BATCHES_PER_COMMIT
     try:
+        window = max(config.batch_window_ms, 0.0) / 1000.0
         closing = False
         while not closing:
             # Group commit: whatever arrived while the last commit was being written and
-            # fsynced goes into the next one, so the fsync's own time is the window.
+            # fsynced joins the next one, and so does what arrives within the batch window,
+            # until a spell of an eighth of it passes without a frame (as AuditLog does).
             events: list[Event] = []
             frame = _next_frame(connection)
+            deadline = time.monotonic() + window
             while True:
                 if frame is None or frame == _CLOSE:
                     closing = True
                     break
                 events += loads(frame)
-                if len(events) >= limit or not connection.poll():
+                remaining = deadline - time.monotonic()
+                if len(events) >= limit or not connection.poll(
+                    max(0.0, min(window / 8, remaining))
+                ):
                     break
                 frame = _next_frame(connection)
             if events:

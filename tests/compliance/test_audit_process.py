@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import queue
+import re
 import signal
 import threading
 import time
@@ -121,7 +121,9 @@ def test_the_writer_keeps_the_lock_until_it_has_written_what_it_was_sent(
 
 def durable_config(directory: Path) -> OmsConfig:
     base = load_config()
-    return dataclasses.replace(base, audit=config(directory, mode="durable"))
+    return dataclasses.replace(
+        base, audit=config(directory, mode="durable", writer="process")
+    )
 
 
 def buy(cl: str, quantity: int = 100) -> NewOrder:

@@ -219,7 +219,9 @@ class TestDurableAuditLog:
     def test_a_refusal_is_answered_only_once_its_record_is_durable(
         self, tmp_path: Path
     ) -> None:
-        with RunningOms(tmp_path, audit_mode="durable") as oms, oms.client("CLIENT1") as client:
+        # The writer process can be stopped from here, which holds back durability.
+        with RunningOms(tmp_path, audit_mode="durable", audit_writer="process") as oms, \
+                oms.client("CLIENT1") as client:
             writer = oms.runtime.audit_writer_pid
             assert writer is not None
             os.kill(writer, signal.SIGSTOP)
