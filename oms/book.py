@@ -24,9 +24,10 @@ from oms.levels import PriceLevels
 from oms.model import Account, ClOrdID, OrderID, SessionID, Side, Symbol
 from oms.order import Order
 
-# A resize copies 1/SHARDS of an index: under 0.5 ms up to several million keys. Each
-# index costs SHARDS small dicts (about 0.2 MiB) once it holds a key in every shard.
-SHARDS = 1024
+# A resize copies 1/SHARDS of an index: under 0.5 ms up to about 4 million keys. Each
+# index costs SHARDS small dicts (about 60 KiB) once it holds a key in every shard. A
+# shard number below 256 is one of Python's cached small ints: nothing is allocated.
+SHARDS = 256
 SHARD_MASK = SHARDS - 1
 
 Key = TypeVar("Key")
@@ -165,7 +166,15 @@ class OrderBook:
     def add(self, order: Order) -> None:
         order_id = order.order_id
         self.by_id.shards[hash(order_id) & SHARD_MASK][order_id] = order
-        self.use_cl_ord_id(order.session, order.terms.cl_ord_id, order)
+        # `use_cl_ord_id`, written out: every new order comes this way.
+        session = order.session
+        ids = self._by_session.get(session)
+        if ids is None:
+            ids = self._by_session[session] = ShardedIndex()
+        cl_ord_id = order.terms.cl_ord_id
+        shard = ids.shards[hash(cl_ord_id) & SHARD_MASK]
+        if shard.get(cl_ord_id) is None:
+            shard[cl_ord_id] = order
         if order.is_live:
             self.work(order)
 

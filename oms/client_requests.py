@@ -176,7 +176,7 @@ class ClientRequests(EngineState):
             PendingRequest(command.cl_ord_id, orig, None), order.terms,
             order.cum_quantity, order.notional, order.status,
             transact=command.transact_time_ns, received=command.received_ns, fix=command.fix,
-        ))
+        ), order)
         self.venues[order.venue].cancel(order)  # type: ignore[index]
 
     def _replace(self, command: ReplaceOrder) -> None:
@@ -210,7 +210,7 @@ class ClientRequests(EngineState):
             PendingRequest(command.cl_ord_id, orig, requested), old,
             order.cum_quantity, order.notional, order.status, requested=requested,
             transact=command.transact_time_ns, received=command.received_ns, fix=command.fix,
-        ))
+        ), order)
         self.venues[order.venue].replace(order, requested)  # type: ignore[index]
 
     def _deny_cancel(
@@ -245,7 +245,7 @@ class ClientRequests(EngineState):
             order.cum_quantity, order.notional, order.status, text=text, cxl_reason=reason,
             response_to=response_to, risk=verdict, transact=command.transact_time_ns,
             received=command.received_ns, fix=command.fix, exec_id=False,
-        ))
+        ), order)
 
     # Status requests.
 
@@ -278,7 +278,7 @@ class ClientRequests(EngineState):
         self._commit(self._order_event(
             K.STATUS, order, X.ORDER_STATUS, cl_ord_id, None, order.pending, order.terms,
             order.cum_quantity, order.notional, order.status, fix=fix, received=received_ns,
-        ))
+        ), order)
 
     # Requests as received.
 

@@ -155,23 +155,27 @@ class EngineState:
             transact or 0, received, fix, instrument.avg_px_decimals if instrument else 4, None,
         ))
 
-    def _commit(self, event: Event) -> Order:
-        """Apply an event and hand it to every listener."""
-        order = self.apply(event)
+    def _commit(self, event: Event, order: Order | None = None) -> Order:
+        """Apply an event and hand it to every listener. `order` is the event's order
+        when the caller has it at hand, which saves looking it up."""
+        order = self._apply(event, order)
         for listener in self._listeners:
             listener(event)
         return order  # type: ignore[return-value]
 
     def apply(self, event: Event) -> Order | None:
         """Change state by one event: the only way state changes, live or in replay."""
+        return self._apply(event, None)
+
+    def _apply(self, event: Event, order: Order | None) -> Order | None:
         self._seq = event.seq
         kind = event.kind
         book = self.book
         order_id = event.order_id
         # A new order's OrderID is the sequence number of its first event: never seen yet.
-        if order_id is None or kind is K.PENDING_NEW or kind is K.NEW_DENIED:
-            order = None
-        else:
+        if order is None and order_id is not None and (
+            kind is not K.PENDING_NEW and kind is not K.NEW_DENIED
+        ):
             order = book.by_id.shards[hash(order_id) & SHARD_MASK].get(order_id)
 
         if order is None:
@@ -269,8 +273,9 @@ class EngineState:
     def replay(self, events: Iterable[Event]) -> int:
         """Rebuild state from logged events (no listener hears them); returns how many."""
         count = 0
+        apply = self._apply
         for event in events:
-            self.apply(event)
+            apply(event, None)
             count += 1
         return count
 

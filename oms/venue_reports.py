@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from oms.book import SHARD_MASK
 from oms.engine_state import EngineState, K, R, S, X, tuple_new
 from oms.events import Event
 from oms.model import CxlRejReason, CxlRejResponseTo, OrdRejReason, SessionID
@@ -23,7 +24,8 @@ class VenueReports(EngineState):
     """The engine's decisions on venue reports (see `oms.engine.Engine.on_venue_report`)."""
 
     def _venue_report(self, report: VenueReport) -> None:
-        order = self.book.get(report.order_id)
+        order_id = report.order_id
+        order = self.book.by_id.shards[hash(order_id) & SHARD_MASK].get(order_id)
         if order is None:
             self._ignore(report, None, f"report for unknown order {report.order_id}")
             return
@@ -41,7 +43,7 @@ class VenueReports(EngineState):
             self._commit(self._order_event(
                 K.ACCEPTED, order, X.NEW, order.terms.cl_ord_id, None, order.pending,
                 order.terms, order.cum_quantity, order.notional, S.NEW, report=report,
-            ))
+            ), order)
         elif kind is R.CANCELED:
             self._venue_canceled(order, report)
         elif kind is R.REPLACED:
@@ -57,7 +59,7 @@ class VenueReports(EngineState):
                 order.terms, order.cum_quantity, order.notional, S.REJECTED, report=report,
                 text=report.text, ord_reason=report.reason
                 if report.reason is not None else int(OrdRejReason.BROKER_OPTION),
-            ))
+            ), order)
         elif kind in (R.DONE_FOR_DAY, R.EXPIRED):
             if order.status in TERMINAL:
                 self._ignore(report, order, f"{kind.value} of a {order.status.label} order")
@@ -68,7 +70,7 @@ class VenueReports(EngineState):
                 X.DONE_FOR_DAY if done_dfd else X.EXPIRED, order.terms.cl_ord_id, None, None,
                 order.terms, order.cum_quantity, order.notional,
                 S.DONE_FOR_DAY if done_dfd else S.EXPIRED, report=report, text=report.text,
-            ))
+            ), order)
         elif kind is R.RESTATED:
             self._venue_restated(order, report)
         else:
@@ -107,7 +109,7 @@ class VenueReports(EngineState):
             K.TRADE, order, X.TRADE, terms.cl_ord_id, None, order.pending, terms, cum,
             order.notional + quantity * price, status, report=report, last_qty=quantity,
             last_px=price, text=text,
-        ))
+        ), order)
 
     def _venue_canceled(self, order: Order, report: VenueReport) -> None:
         if order.status in TERMINAL:
@@ -122,7 +124,7 @@ class VenueReports(EngineState):
         self._commit(self._order_event(
             K.CANCELED, order, X.CANCELED, cl_ord_id, orig, None, order.terms,
             order.cum_quantity, order.notional, S.CANCELED, report=report, text=report.text,
-        ))
+        ), order)
 
     def _venue_replaced(self, order: Order, report: VenueReport) -> None:
         pending = order.pending
@@ -134,7 +136,7 @@ class VenueReports(EngineState):
         self._commit(self._order_event(
             K.REPLACED, order, X.REPLACED, pending.cl_ord_id, pending.orig_cl_ord_id, None,
             terms, order.cum_quantity, order.notional, status, report=report,
-        ))
+        ), order)
 
     def _venue_cancel_rejected(self, order: Order, report: VenueReport) -> None:
         pending = order.pending
@@ -149,7 +151,7 @@ class VenueReports(EngineState):
             K.CANCEL_REJECTED, order, None, pending.cl_ord_id, pending.orig_cl_ord_id, None,
             order.terms, order.cum_quantity, order.notional, order.status, report=report,
             text=report.text, cxl_reason=reason, response_to=response_to, exec_id=False,
-        ))
+        ), order)
 
     def _venue_restated(self, order: Order, report: VenueReport) -> None:
         if order.status in TERMINAL or report.quantity is None or report.quantity <= 0:
@@ -167,7 +169,7 @@ class VenueReports(EngineState):
             K.RESTATED, order, X.RESTATED, old.cl_ord_id, None, order.pending, terms,
             order.cum_quantity, order.notional, status, report=report, text=report.text,
             ord_reason=report.reason,
-        ))
+        ), order)
 
     def _ignore(
         self, report: VenueReport, order: Order | None, why: str, quiet: bool = False
@@ -186,4 +188,4 @@ class VenueReports(EngineState):
             report.venue, report.venue_order_id, report.venue_exec_id, None, None, None,
             why, None, report.transact_time_ns or 0, report.received_ns, report.fix,
             order.instrument.avg_px_decimals if order and order.instrument else 4, None,
-        )))
+        )), order)
