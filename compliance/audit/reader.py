@@ -243,6 +243,8 @@ class ChainBreak:
     segment: Path
     batch_index: int | None
     reason: str
+    # The segment ends in part of a batch: a crash's torn tail, or a batch being written.
+    torn: bool = False
 
     def __str__(self) -> str:
         where = "" if self.batch_index is None else f" batch {self.batch_index}"
@@ -320,7 +322,7 @@ class _ChainChecker:
                 index = frame.index + 1
             if segment.torn_at is not None:
                 return ChainBreak(
-                    path, index, f"torn at byte {segment.torn_at}: {segment.problem}"
+                    path, index, f"torn at byte {segment.torn_at}: {segment.problem}", torn=True
                 )
             if index == 0:
                 return ChainBreak(path, None, "the segment holds no batch")

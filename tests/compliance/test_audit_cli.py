@@ -13,6 +13,8 @@ import pytest
 from audit_flow import RecordedFlow, record_flow
 from audit_logs import layout
 
+from compliance.audit.lock import DirectoryLock
+
 ROOT = Path(__file__).resolve().parents[2]
 _SCRIPT = Path(sys.executable).parent / "oms"
 COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "oms.cli"]
@@ -177,6 +179,28 @@ def test_verify_names_the_first_broken_batch_and_exits_1(tmp_path: Path) -> None
     [broken, before] = done.stdout.splitlines()
     assert broken.startswith(f"BROKEN at {first.name}, batch 0: ")
     assert before == "verified before it: 0 batches of 1 segment, 0 events, last seq 0"
+
+
+def test_verify_takes_a_torn_last_batch_for_one_being_written_while_a_writer_runs(
+    tmp_path: Path,
+) -> None:
+    copy = tmp_path / "audit"
+    flow = record_flow(tmp_path / "original")
+    shutil.copytree(flow.directory, copy)
+    last = sorted(copy.glob("*.arrows"))[-1]
+    shape = layout(last)
+    # The last batch half written, as a reader sees it while the writer is at work.
+    starts = [shape.schema_end, *shape.batch_ends]
+    cut = (starts[-2] + starts[-1]) // 2
+    last.write_bytes(last.read_bytes()[:cut])
+
+    assert oms_audit("--directory", copy, "verify").returncode == 1
+    with DirectoryLock(copy):
+        done = oms_audit("--directory", copy, "verify")
+
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.startswith("OK: ")
+    assert f"{last.name} batch {len(shape.batch_ends) - 1} is being written" in done.stdout
 
 
 def test_errors_are_one_line_on_stderr_with_exit_2(flow: RecordedFlow, tmp_path: Path) -> None:
