@@ -91,7 +91,8 @@ def validate_new(
         )
     ord_type = command.ord_type
     price, stop_price = _prices(ord_type, command.price, command.stop_price, instrument)
-    _check_expiry(command.time_in_force, command.expire_time_ns, clock)
+    if command.time_in_force is TimeInForce.GTD:
+        _check_expiry(command.expire_time_ns, clock)
     terms = OrderTerms(
         command.cl_ord_id,
         account,
@@ -138,7 +139,8 @@ def validate_replace(
     expire = command.expire_time_ns
     if expire is None and time_in_force is TimeInForce.GTD:
         expire = old.expire_time_ns
-    _check_expiry(time_in_force, expire, clock)
+    if time_in_force is TimeInForce.GTD:
+        _check_expiry(expire, clock)
     return old.replaced(
         command.cl_ord_id, _quantity(command.quantity, instrument), price, stop,
         ord_type, time_in_force, expire if time_in_force is TimeInForce.GTD else None,
@@ -196,11 +198,8 @@ def _prices(
     return price, stop_price  # type: ignore[return-value]
 
 
-def _check_expiry(
-    time_in_force: TimeInForce, expire_time_ns: int | None, clock: Callable[[], int]
-) -> None:
-    if time_in_force is not TimeInForce.GTD:
-        return
+def _check_expiry(expire_time_ns: int | None, clock: Callable[[], int]) -> None:
+    """ExpireTime(126) of a GTD order: given, and not in the past."""
     if expire_time_ns is None:
         raise Denial(
             OrdRejReason.UNSUPPORTED_ORDER_CHARACTERISTIC,
