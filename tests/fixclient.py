@@ -211,20 +211,31 @@ class RawFixConnection:
         self.closed = False
         self._buffer = b""
 
-    def send(self, msg_type: str, seq_num: int, fields: Iterable[tuple[int, str]]) -> None:
-        header = [(35, msg_type), (49, self.sender_comp_id), (56, self.target_comp_id),
-                  (34, str(seq_num)), (52, _now())]
-        body = "".join(f"{tag}={value}{SOH}" for tag, value in [*header, *fields])
-        text = f"8={self.begin_string}{SOH}9={len(body.encode())}{SOH}{body}"
-        checksum = sum(text.encode()) % 256
-        self.send_bytes(f"{text}10={checksum:03d}{SOH}".encode())
+    def send(self, msg_type: str, seq_num: int,
+             fields: Iterable[tuple[int, str | bytes]]) -> None:
+        """Send one message; a value given as bytes goes out as those bytes (UTF-8 or not),
+        a str as its UTF-8."""
+        header: list[tuple[int, str | bytes]] = [
+            (35, msg_type), (49, self.sender_comp_id), (56, self.target_comp_id),
+            (34, str(seq_num)), (52, _now()),
+        ]
+        body = b"".join(
+            f"{tag}=".encode() + (value if isinstance(value, bytes) else value.encode())
+            + SOH.encode()
+            for tag, value in [*header, *fields]
+        )
+        text = f"8={self.begin_string}{SOH}9={len(body)}{SOH}".encode() + body
+        checksum = sum(text) % 256
+        self.send_bytes(text + f"10={checksum:03d}{SOH}".encode())
 
     def send_bytes(self, data: bytes) -> None:
         self.socket.sendall(data)
 
     def logon(self, seq_num: int = 1, reset: bool = True,
-              extra: Iterable[tuple[int, str]] = ()) -> None:
-        fields = [(98, "0"), (108, "30"), *([(141, "Y")] if reset else []), *extra]
+              extra: Iterable[tuple[int, str | bytes]] = (), heartbeat: str = "30") -> None:
+        fields: list[tuple[int, str | bytes]] = [
+            (98, "0"), (108, heartbeat), *([(141, "Y")] if reset else []), *extra
+        ]
         self.send("A", seq_num, fields)
 
     def receive(self, timeout: float = 5.0) -> Received | None:

@@ -18,7 +18,14 @@ the dictionary lists. Three kinds of outcome are left:
   it in the audit log;
 - a `DecodeError` for a value quickfix let through but that cannot be read (a TransactTime
   with month 13). The acceptor turns it into the quickfix exception that makes quickfix send
-  a session Reject(35=3) naming the tag.
+  a session Reject(35=3) naming the tag;
+- a `DecodeError` of problem "encoding" for a message with a value that is not valid UTF-8
+  (quickfix checks no encoding; its binding hands such bytes over as lone surrogates, which
+  the audit log and every report would fail to write). Any field counts, the header's and
+  the ones the OMS does not read included, so that the message's text kept for the audit
+  log (`FixContext.raw`) is always valid UTF-8. The acceptor answers it with a session
+  Reject(35=3) of its own whose Text(58) names the tag: SessionRejectReason(373)=6 alone
+  would not say what is wrong with the value.
 
 The input is the `quickfix.Message` the acceptor's callback holds, already parsed by
 quickfix; it is read through `gateways.fix.fields.MessageFields`, a tag -> value view, so
@@ -35,9 +42,9 @@ from typing import TypeVar
 import quickfix
 
 from gateways.fix import instructions
-from gateways.fix.fields import MessageFields
+from gateways.fix.fields import MessageFields, tag_name
 from gateways.fix.instructions import Listings
-from gateways.fix.wire import parse_utc_timestamp
+from gateways.fix.wire import invalid_utf8_tag, parse_utc_timestamp
 from oms.commands import (
     CancelOrder,
     Command,
@@ -73,7 +80,7 @@ _ID_TAGS = ((11, "ClOrdID"), (41, "OrigClOrdID"))
 class DecodeError(ValueError):
     """A field quickfix accepted that cannot be read; `problem` is one of PROBLEMS."""
 
-    PROBLEMS = ("missing", "format", "value")
+    PROBLEMS = ("missing", "format", "value", "encoding")
 
     def __init__(self, tag: int, problem: str, text: str) -> None:
         assert problem in DecodeError.PROBLEMS, problem
@@ -122,10 +129,11 @@ def decode(
     `listings` holds what Currency(15) and ExDestination(100) are checked against; without
     it a request carrying either is refused."""
     fields = MessageFields(message)
+    raw = message.toString()
+    check_encoding(raw, fields.get(8, ""))
     msg_type = fields.get(35, "")
     context = FixContext(
-        fields.get(8, ""), fields.get(49, ""), fields.get(56, ""), _int(fields, 34),
-        message.toString(),
+        fields.get(8, ""), fields.get(49, ""), fields.get(56, ""), _int(fields, 34), raw
     )
     session = SessionID(context.sender_comp_id)
     try:
@@ -148,6 +156,13 @@ def decode(
             reason = CxlRejReason.OTHER
         return Refusal(msg_type, int(reason), unsupported.text, fields, context)
     raise DecodeError(35, "value", f"MsgType(35) {msg_type} is not a request this codec reads")
+
+
+def check_encoding(text: str, begin_string: str) -> None:
+    """DecodeError naming the first field of a message's text that is not valid UTF-8."""
+    tag = invalid_utf8_tag(text)
+    if tag is not None:
+        raise DecodeError(tag, "encoding", f"{tag_name(tag, begin_string)} is not valid UTF-8")
 
 
 # One function per request.

@@ -23,7 +23,7 @@ from typing import TypeVar, overload
 
 import quickfix
 
-from gateways.fix.session import dictionary_path
+from gateways.fix.session import FixSetupError, dictionary_path
 
 T = TypeVar("T")
 
@@ -114,6 +114,25 @@ def data_dictionary(begin_string: str) -> quickfix.DataDictionary:
     return quickfix.DataDictionary(str(dictionary_path(begin_string)))
 
 
+@functools.cache
+def _field_names(begin_string: str) -> dict[int, str]:
+    root = ElementTree.parse(dictionary_path(begin_string)).getroot()
+    return {
+        int(field.get("number", "0")): field.get("name", "")
+        for field in root.iterfind("fields/field")
+    }
+
+
+def tag_name(tag: int, begin_string: str) -> str:
+    """A tag as log and reject texts name it: `Symbol(55)` when the data dictionary of
+    `begin_string` defines it, else `tag 9999`."""
+    try:
+        name = _field_names(begin_string).get(tag)
+    except FixSetupError:
+        name = None
+    return f"{name}({tag})" if name else f"tag {tag}"
+
+
 def read_message(text: str, begin_string: str) -> quickfix.Message:
     """A message's text as a quickfix Message, read against the data dictionary of
     `begin_string` without validating it (BodyLength(9) and CheckSum(10) included):
@@ -126,4 +145,4 @@ def read_fields(text: str, begin_string: str) -> MessageFields:
     return MessageFields(read_message(text, begin_string))
 
 
-__all__ = ["MessageFields", "data_dictionary", "read_fields", "read_message"]
+__all__ = ["MessageFields", "data_dictionary", "read_fields", "read_message", "tag_name"]

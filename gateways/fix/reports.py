@@ -52,6 +52,8 @@ _RESTATEMENT_REASONS = {
 # ExecTransType(20), FIX 4.2 only.
 EXEC_TRANS_NEW = "0"
 EXEC_TRANS_STATUS = "3"
+# SessionRejectReason(373): 6, Incorrect data format for value.
+SESSION_REJECT_INCORRECT_DATA_FORMAT = 6
 # BusinessRejectReason(380).
 BUSINESS_REJECT_OTHER = 0
 BUSINESS_REJECT_UNSUPPORTED_MESSAGE_TYPE = 3
@@ -214,6 +216,19 @@ def refusal(refusal: Refusal, begin_string: str, exec_id: str, time_ns: int) -> 
     return "8", fields
 
 
+def session_reject(
+    ref_seq_num: int, ref_msg_type: str, ref_tag: int, reason: int, text: str
+) -> tuple[str, Fields]:
+    """Reject (35=3) of one received message, naming the field: RefSeqNum(45),
+    RefTagID(371), RefMsgType(372), SessionRejectReason(373) and Text(58), which FIX 4.2 and
+    4.4 both define."""
+    fields: Fields = [(45, str(ref_seq_num))]
+    if ref_tag:
+        fields.append((371, str(ref_tag)))
+    fields += [(372, ref_msg_type), (373, str(reason)), (58, text)]
+    return "3", fields
+
+
 def business_reject(
     ref_seq_num: int, ref_msg_type: str, reason: int, text: str, ref_id: str | None = None
 ) -> tuple[str, Fields]:
@@ -269,4 +284,5 @@ __all__ = [
     "encode",
     "execution_report",
     "refusal",
+    "session_reject",
 ]

@@ -1,4 +1,5 @@
-"""FIX message text: masking secrets, timestamps, decimals, building messages.
+"""FIX message text: masking secrets, text that is not UTF-8, timestamps, decimals,
+building messages.
 
 Plain functions with no session state, so that every gateway (the client acceptor, the
 venue adapter, the simulated venue, the replay tool) writes the wire the same way. Reading
@@ -42,8 +43,56 @@ def masked_text(message: quickfix.Message) -> str:
 
 
 def printable(raw: str) -> str:
-    """The message with SOH shown as |, for logs and terminals."""
-    return raw.replace(SOH, "|")
+    """The message with SOH shown as |, and bytes that are not UTF-8 as \\xNN, for logs
+    and terminals."""
+    return escaped(raw).replace(SOH, "|")
+
+
+# Text that is not UTF-8. quickfix's Python binding hands over each value as a str decoded
+# from UTF-8 with "surrogateescape": a byte that is not part of valid UTF-8 arrives as a lone
+# surrogate (U+DC80 to U+DCFF), which no UTF-8 writer (a file, the audit log, quickfix
+# itself when the str is sent back) can encode.
+
+
+def invalid_utf8_tag(text: str) -> int | None:
+    """The tag of the first field of a message's text whose value is not valid UTF-8, or
+    None when all of it is (0 when the bytes sit before any tag)."""
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return _tag_at(text, error.start)
+    return None
+
+
+def _tag_at(text: str, position: int) -> int:
+    """The tag of the field holding `position`: the nearest `<digits>=` after an SOH before
+    it (a data field may itself hold SOH, so a piece that is no tag is passed over)."""
+    end = position
+    while end > 0:
+        start = text.rfind(SOH, 0, end) + 1
+        tag, equals, _ = text[start:position].partition("=")
+        if equals and tag.isdigit():
+            return int(tag)
+        end = start - 1
+    return 0
+
+
+def escaped(text: str) -> str:
+    """`text` with each byte that is not UTF-8 written as \\xNN; valid text unchanged."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            raw = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            # A surrogate quickfix did not make (not U+DC80 to U+DCFF): shown as \\udNNN.
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
+        return raw.decode("utf-8", "backslashreplace")
+    return text
 
 
 # Timestamps: UTCTimestamp is YYYYMMDD-HH:MM:SS with .sss, .ssssss or .sssssssss optional.
@@ -97,9 +146,11 @@ def build_message(msg_type: str, fields: Iterable[tuple[int, str]]) -> quickfix.
     """A quickfix Message of MsgType(35) `msg_type` with the given body fields, in order.
 
     The session fills in BeginString, CompIDs, MsgSeqNum and SendingTime when it is sent.
+    A value holding bytes that are not UTF-8 (a peer's, echoed) goes out escaped as \\xNN:
+    quickfix's binding cannot take it as it is, and a report must not be lost for it.
     """
     message = quickfix.Message()
     message.getHeader().setField(35, msg_type)
     for tag, value in fields:
-        message.setField(tag, value)
+        message.setField(tag, escaped(value))
     return message

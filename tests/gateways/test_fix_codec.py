@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 import quickfix
 
-from gateways.fix.codec import MAX_ID_LENGTH, DecodeError, Refusal, decode
+from gateways.fix.codec import MAX_ID_LENGTH, DecodeError, Refusal, check_encoding, decode
 from gateways.fix.fields import data_dictionary, read_message
 from gateways.fix.instructions import UNSUPPORTED_TAGS, Listing, Listings
 from oms.commands import CancelOrder, FixContext, NewOrder, ReplaceOrder, StatusRequest
@@ -291,3 +291,14 @@ class TestDecodeErrors:
         with pytest.raises(DecodeError) as caught:
             decode(request("R", (131, "Q1")), 0)
         assert (caught.value.tag, caught.value.problem) == (35, "value")
+
+    def test_text_that_is_not_utf8_is_an_encoding_error_naming_the_tag(self) -> None:
+        # The text as quickfix's binding gives it: the byte 0xE9 as the surrogate U+DCE9.
+        text = SOH.join(["8=FIX.4.4", "35=D", "11=W2é", "55=AAPL\udce9", ""])
+        with pytest.raises(DecodeError) as caught:
+            check_encoding(text, "FIX.4.4")
+        assert (caught.value.tag, caught.value.problem) == (55, "encoding")
+        assert caught.value.text == "Symbol(55) is not valid UTF-8"
+
+    def test_valid_utf8_passes(self) -> None:
+        check_encoding(SOH.join(["8=FIX.4.4", "11=W2é", ""]), "FIX.4.4")

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 import quickfix
 
-from gateways.fix.fields import MessageFields, data_dictionary, read_fields, read_message
+from gateways.fix.fields import (
+    MessageFields,
+    data_dictionary,
+    read_fields,
+    read_message,
+    tag_name,
+)
 from gateways.fix.session import FixSetupError
 
 SOH = "\x01"
@@ -78,3 +84,16 @@ class TestReadMessage:
 
     def test_each_dictionary_is_loaded_once(self) -> None:
         assert data_dictionary("FIX.4.4") is data_dictionary("FIX.4.4")
+
+
+class TestTagName:
+    @pytest.mark.parametrize(
+        ("tag", "begin_string", "name"),
+        [(55, "FIX.4.4", "Symbol(55)"), (553, "FIX.4.4", "Username(553)"),
+         (41, "FIX.4.2", "OrigClOrdID(41)"), (99999, "FIX.4.4", "tag 99999"),
+         (55, "FIX.9.9", "tag 55")],
+    )
+    def test_a_tag_is_named_by_the_dictionary_of_its_version(
+        self, tag: int, begin_string: str, name: str
+    ) -> None:
+        assert tag_name(tag, begin_string) == name

@@ -10,7 +10,9 @@ from gateways.fix.fields import MessageFields, read_message
 from gateways.fix.wire import (
     build_message,
     decimal_text,
+    escaped,
     format_utc_timestamp,
+    invalid_utf8_tag,
     masked_text,
     parse_utc_timestamp,
     printable,
@@ -32,6 +34,34 @@ def logon(*body: str) -> str:
 class TestPrintable:
     def test_printable_shows_soh_as_bar(self) -> None:
         assert printable(fix("8=FIX.4.4", "35=0")) == "8=FIX.4.4|35=0|"
+
+
+    def test_printable_shows_bytes_that_are_not_utf8_escaped(self) -> None:
+        # quickfix's binding hands the byte 0xE9 over as the lone surrogate U+DCE9.
+        assert printable(fix("55=AAPL\udce9", "58=café")) == "55=AAPL\\xe9|58=café|"
+
+
+class TestTextThatIsNotUtf8:
+    def test_valid_text_names_no_tag_and_is_not_escaped(self) -> None:
+        text = fix("8=FIX.4.4", "11=W2é", "58=日本")
+        assert invalid_utf8_tag(text) is None and escaped(text) == text
+
+    def test_the_first_field_holding_such_bytes_is_named(self) -> None:
+        text = fix("8=FIX.4.4", "35=D", "11=W2é", "55=AAPL\udce9", "58=\udcff")
+        assert invalid_utf8_tag(text) == 55
+
+    def test_a_data_field_holding_soh_is_named_by_its_own_tag(self) -> None:
+        assert invalid_utf8_tag(fix("8=FIX.4.4", "95=4", "96=a\x01b\udce9c")) == 96
+
+    def test_escaping_writes_each_byte_as_hex(self) -> None:
+        assert escaped("AAPL\udce9\udcff é") == "AAPL\\xe9\\xff é"
+
+    def test_a_surrogate_quickfix_did_not_make_is_escaped_as_a_code_point(self) -> None:
+        assert escaped("a\ud800") == "a\\ud800"
+
+    def test_build_message_sends_such_a_value_escaped_instead_of_failing(self) -> None:
+        message = build_message("8", [(58, "Symbol AAPL\udce9 is not known")])
+        assert MessageFields(message)[58] == "Symbol AAPL\\xe9 is not known"
 
 
 class TestMaskedText:
