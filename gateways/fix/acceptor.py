@@ -17,6 +17,8 @@ Threads (see also `oms.runtime`):
 
 What a client gets for what it sends:
 - a malformed message: a session Reject(35=3) from quickfix's dictionary validation;
+- a request with a value that is not valid UTF-8: a session Reject(35=3) of our own, with
+  SessionRejectReason(373)=6 and a Text(58) naming the tag; the engine never sees it;
 - a message type the dictionary defines but we do not handle: BusinessMessageReject(35=j)
   with BusinessRejectReason(380)=3; a MsgType the dictionary does not define at all is a
   session Reject with SessionRejectReason(373)=11 from quickfix;
@@ -27,7 +29,10 @@ What a client gets for what it sends:
 
 Logons and ResetSeqNumFlag(141). quickfix drops a connection whose CompIDs are not a
 configured session, and holds a second connection for a logged-on session for 5 s, then
-drops it, before either can touch the session. A Logon with ResetSeqNumFlag=Y from a
+drops it, before either can touch the session (`gateways.fix.eventlog` logs a WARNING for
+these, and for messages quickfix drops, from quickfix's own event log). A Logon we refuse
+(HeartBtInt(108) out of range, text that is not UTF-8, see below) is answered with a Logout
+naming the tag, and logged as a WARNING. A Logon with ResetSeqNumFlag=Y from a
 configured client resets the session's sequence numbers and stored messages before any
 callback sees it; we cannot refuse that in time, only afterwards: a reset Logon whose
 MsgSeqNum(34) is not 1, and any Logon on a session already logged on, are answered with a
@@ -50,7 +55,8 @@ import quickfix
 
 from gateways.fix import codec, reports
 from gateways.fix.codec import DecodeError, Refusal
-from gateways.fix.fields import MessageFields
+from gateways.fix.eventlog import QuickfixEvents
+from gateways.fix.fields import MessageFields, tag_name
 from gateways.fix.instructions import Listings
 from gateways.fix.messagelog import MessageLog
 from gateways.fix.outbox import Outbox
@@ -62,14 +68,18 @@ from gateways.fix.session import (
     stop_quietly,
     store_factory,
 )
-from gateways.fix.settings import acceptor_settings, is_loopback
-from gateways.fix.wire import build_message, printable
+from gateways.fix.settings import acceptor_sessions, acceptor_settings, is_loopback
+from gateways.fix.wire import build_message, invalid_utf8_tag, printable
 from oms.config import OmsConfig
 from oms.events import Event
 from oms.model import ClOrdID, SessionID
 from oms.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+# The longest HeartBtInt(108) a client's Logon may ask for: a silent peer is noticed within
+# about twice this.
+MAX_HEARTBEAT_SECONDS = 3600
 
 
 class Answer(NamedTuple):
@@ -142,7 +152,12 @@ class ClientSessions(GuardedApplication):
             self._message_log.incoming(message, session_id)
         msg_type = message.getHeader().getField(35)
         if msg_type == "A":
-            self._check_logon(message, session_id)
+            try:
+                self._check_logon(message, session_id)
+            except quickfix.RejectLogon as refused:
+                log.warning("logon refused: session=%s reason=%s", session_id,
+                            refused.args[0] if refused.args else "")
+                raise
         elif msg_type == "3":
             # The client could not take one of our messages: a bug of ours or of theirs.
             log.warning("client rejected a message of ours: session=%s reject=%s",
@@ -157,6 +172,17 @@ class ClientSessions(GuardedApplication):
         # A second Logon(35=A) on a logged-on session (quickfix would take it as a reset).
         if client in self._logged_on:
             raise quickfix.RejectLogon("Logon(35=A) on a session that is already logged on")
+        begin_string = session_id.getBeginString().getValue()
+        tag = invalid_utf8_tag(message.toString())
+        if tag is not None:
+            raise quickfix.RejectLogon(f"{tag_name(tag, begin_string)} is not valid UTF-8")
+        # HeartBtInt(108): quickfix answers a negative one with a Logon, then times out at once.
+        heartbeat = int(message.getField(108))
+        if not 0 <= heartbeat <= MAX_HEARTBEAT_SECONDS:
+            raise quickfix.RejectLogon(
+                f"HeartBtInt(108) {heartbeat} is out of range: 0 to {MAX_HEARTBEAT_SECONDS} "
+                "seconds"
+            )
         reset = message.isSetField(141) and message.getField(141) == "Y"
         undelivered = self._undelivered.pop(client, 0)
         if not reset:
@@ -210,6 +236,9 @@ class ClientSessions(GuardedApplication):
         try:
             decoded = codec.decode(message, received_ns, self._listings)
         except DecodeError as error:
+            if error.problem == "encoding":
+                self._session_reject(message, session_id, error, arrived)
+                return
             raise quickfix_exception(error) from None
         if isinstance(decoded, Refusal):
             self._refuse(decoded, session_id, received_ns, arrived)
@@ -239,6 +268,19 @@ class ClientSessions(GuardedApplication):
             refusal.reason, refusal.text, refusal.fix, received_ns,
             answer=lambda: self._answer(session_id, answer),
         )
+
+    def _session_reject(self, message: quickfix.Message, session_id: quickfix.SessionID,
+                        error: DecodeError, arrived: float) -> None:
+        """A session Reject(35=3) of our own, for a value quickfix took but the OMS cannot:
+        quickfix's own names the tag in RefTagID(371) only, with a generic Text(58)."""
+        header = message.getHeader()
+        seq_num = int(header.getField(34)) if header.isSetField(34) else 0
+        msg_type = header.getField(35)
+        reject = reports.session_reject(
+            seq_num, msg_type, error.tag, reports.SESSION_REJECT_INCORRECT_DATA_FORMAT,
+            error.text,
+        )
+        self._answer(session_id, Answer(*reject, arrived))
 
     def callback_failed(self, callback: str, message: quickfix.Message | None,
                         session_id: quickfix.SessionID, error: BaseException) -> None:
@@ -300,6 +342,7 @@ def quickfix_exception(error: DecodeError) -> Exception:
         return quickfix.FieldNotFound(error.tag)
     if error.problem == "value":
         return quickfix.IncorrectTagValue(error.tag)
+    # "format" and "encoding" (the acceptor answers the latter with a Reject of its own).
     return quickfix.IncorrectDataFormat(error.tag, error.text)
 
 
@@ -321,6 +364,12 @@ class ClientAcceptor:
         )
         self._message_log = message_log
         self._settings = acceptor_settings(fix, Path(config.data_directory))
+        self._events = QuickfixEvents(
+            Path(config.data_directory) / "fix" / "events",
+            [spec.session_id for spec in acceptor_sessions(fix)],
+            {s.sender_comp_id: s.begin_string for s in fix.sessions},
+            fix.comp_id,
+        )
         self._store = store_factory(fix.store, self._settings)
         self._acceptor: quickfix.ThreadedSocketAcceptor | None = None
         self._lock = threading.Lock()
@@ -330,15 +379,17 @@ class ClientAcceptor:
         fix = self.config.fix
         try:
             acceptor = quickfix.ThreadedSocketAcceptor(
-                self.sessions, self._store, self._settings
+                self.sessions, self._store, self._settings, self._events.factory
             )
             acceptor.start()
         except (quickfix.ConfigError, quickfix.RuntimeError) as error:
             self.sessions.close_outboxes(timeout=1.0)
+            self._events.stop()
             raise FixSetupError(
                 f"FIX acceptor cannot listen on port {fix.port}: {error}"
             ) from error
         self._acceptor = acceptor
+        self._events.start()
         if not is_loopback(fix.host) and fix.host not in ("0.0.0.0", "::"):
             log.warning("fix.host %s is not enforced: quickfix listens on every interface",
                         fix.host)
@@ -361,6 +412,7 @@ class ClientAcceptor:
         # quickfix's sessions are deleted with `acceptor`: not while an outbox thread may
         # still be inside sendToTarget (its socket is closed now, so it ends).
         self.sessions.close_outboxes(timeout=None)
+        self._events.stop()
         if self._message_log is not None:
             self._message_log.close()
         log.info("FIX acceptor stopped")

@@ -10,8 +10,10 @@ objects here, so that a lesson learnt about quickfix 1.16 (PyPI) is applied once
 - Raising `quickfix.DoNotSend` from toApp makes a later `stop()` crash the process
   (segmentation fault, measured), so `GuardedApplication` never lets it through.
 - A Python `quickfix.LogFactory` subclass crashes the process at construction or at `stop()`
-  (measured), and quickfix's FileLog writes passwords, so sessions built here get no quickfix
-  log at all: `gateways.fix.messagelog` writes a masked one from the callbacks instead.
+  (measured), and quickfix's FileLog writes passwords, so no session built here writes a
+  quickfix log: `gateways.fix.messagelog` writes a masked message log from the callbacks,
+  and the client acceptor reads quickfix's events (the refusals no callback sees) through
+  named pipes, its message files pointed at /dev/null (`gateways.fix.eventlog`).
 - Settings are built with `quickfix.Dictionary` objects rather than a settings file, so no
   value can break the file's syntax.
 - `SocketAcceptor.stop()` (the non-threaded acceptor) closes its socket server on the

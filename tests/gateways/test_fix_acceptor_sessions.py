@@ -103,6 +103,104 @@ class TestLogons:
                    for r in caplog.records)
 
 
+def warned(caplog: pytest.LogCaptureFixture, text: str, timeout: float = 3.0) -> str:
+    """The first WARNING containing `text`, once logged (quickfix's event log is read on a
+    thread of its own); AssertionError listing the warnings if none comes in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for record in caplog.records:
+            if record.levelno == logging.WARNING and text in record.getMessage():
+                return record.getMessage()
+        if time.monotonic() > deadline:
+            seen = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+            raise AssertionError(f"no warning with {text!r}; warnings: {seen}")
+        time.sleep(0.05)
+
+
+def framed(body: bytes, checksum: int | None = None) -> bytes:
+    """A FIX 4.4 message around `body`, its CheckSum(10) computed unless given."""
+    text = b"8=FIX.4.4\x019=" + str(len(body)).encode() + b"\x01" + body
+    return text + b"10=%03d\x01" % (sum(text) % 256 if checksum is None else checksum)
+
+
+def heartbeat(seq_num: int, extra: bytes = b"") -> bytes:
+    sent = time.strftime("%Y%m%d-%H:%M:%S", time.gmtime()).encode()
+    return (b"35=0\x0149=CLIENT1\x0156=OMS\x0134=%d\x0152=" % seq_num) + sent + b"\x01" + extra
+
+
+class TestWhatQuickfixRefusesOnItsOwn:
+    """Connections and messages no callback sees are each logged as one WARNING."""
+
+    @pytest.mark.parametrize(
+        ("sender", "target", "begin_string", "reason"),
+        [
+            ("NOBODY", "OMS", "FIX.4.4", "SenderCompID(49) NOBODY is not a configured client"),
+            ("CLIENT1", "XX", "FIX.4.4", "TargetCompID(56) XX is not OMS"),
+            ("CLIENT3", "OMS", "FIX.4.4",
+             "BeginString(8) FIX.4.4 is not the one of CLIENT3's session (FIX.4.2)"),
+        ],
+    )
+    def test_a_logon_naming_no_session_is_dropped_and_logged_with_the_peer_and_why(
+        self, oms: RunningOms, caplog: pytest.LogCaptureFixture, sender: str, target: str,
+        begin_string: str, reason: str,
+    ) -> None:
+        with caplog.at_level(logging.WARNING):
+            raw = RawFixConnection(oms.port, sender, target, begin_string)
+            raw.logon()
+            assert raw.receive(3) is None and raw.closed
+            line = warned(caplog, "FIX logon refused")
+        assert line.startswith("FIX logon refused: peer=127.0.0.1 reason=")
+        assert reason in line
+
+    @pytest.mark.parametrize(
+        ("data", "reason"),
+        [
+            (framed(heartbeat(2), checksum=1), "Invalid message: Expected CheckSum=1"),
+            (framed(heartbeat(2, b"abc=1\x01")), "Field tag is invalid: abc"),
+        ],
+    )
+    def test_a_message_quickfix_drops_is_logged_with_the_session_and_why(
+        self, oms: RunningOms, caplog: pytest.LogCaptureFixture, data: bytes, reason: str
+    ) -> None:
+        raw = RawFixConnection(oms.port)
+        raw.logon()
+        assert raw.receive() is not None
+        with caplog.at_level(logging.WARNING):
+            raw.send_bytes(data)
+            line = warned(caplog, "FIX message dropped")
+        assert line.startswith("FIX message dropped: session=FIX.4.4:OMS->CLIENT1 reason=")
+        assert reason in line
+        raw.close()
+
+    @pytest.mark.parametrize("interval", ["-5", "3601"])
+    def test_a_logon_with_a_heartbeat_out_of_range_is_logged_out_naming_the_tag(
+        self, oms: RunningOms, caplog: pytest.LogCaptureFixture, interval: str
+    ) -> None:
+        with caplog.at_level(logging.WARNING):
+            raw = RawFixConnection(oms.port)
+            raw.logon(heartbeat=interval)
+            logout = raw.receive()
+            assert logout is not None and logout.msg_type == "5"
+            assert f"HeartBtInt(108) {interval} is out of range: 0 to 3600 seconds" in logout[58]
+            assert raw.receive(3) is None and raw.closed
+            warned(caplog, "logon refused: session=FIX.4.4:OMS->CLIENT1")
+        assert logged_on(oms) == frozenset()
+
+    def test_quickfix_writes_no_message_to_disk_passwords_included(
+        self, oms: RunningOms
+    ) -> None:
+        raw = RawFixConnection(oms.port, sender_comp_id="NOBODY")
+        raw.logon(extra=[(554, "hunter2")])
+        assert raw.receive(3) is None
+        # quickfix's event log quotes the refused Logon whole: it goes through pipes.
+        events = Path(oms.config.data_directory) / "fix" / "events"
+        for path in events.iterdir():
+            if path.name.endswith(".messages.current.log"):
+                assert path.is_symlink() and os.readlink(path) == os.devnull
+            else:
+                assert path.is_fifo(), path
+
+
 class TestMetrics:
     def test_logged_on_sessions_are_counted(self, oms: RunningOms) -> None:
         labels = {"side": "client"}
@@ -131,6 +229,11 @@ class TestMessageLog:
             assert raw.receive() is not None
             raw.send("5", 2, [])
             assert raw.receive() is not None
+            # Stopped only once quickfix has hung up, or stopping would send a Logout too.
+            assert raw.receive(3) is None and raw.closed
+            deadline = time.monotonic() + 3
+            while logged_on(oms) and time.monotonic() < deadline:
+                time.sleep(0.01)
         log_file = tmp_path / "var" / "fix" / "log" / "FIX.4.4-OMS-CLIENT1.messages.log"
         text = log_file.read_text()
         assert "hunter2" not in text
