@@ -203,11 +203,12 @@ class RawFixConnection:
 
     def __init__(self, port: int, sender_comp_id: str = "CLIENT1",
                  target_comp_id: str = "OMS", begin_string: str = "FIX.4.4",
-                 host: str = "127.0.0.1") -> None:
+                 host: str = "127.0.0.1", *, accepted: socket.socket | None = None) -> None:
+        """Connect to `port`, or speak over a connection a test server `accepted`."""
         self.sender_comp_id = sender_comp_id
         self.target_comp_id = target_comp_id
         self.begin_string = begin_string
-        self.socket = socket.create_connection((host, port), timeout=5)
+        self.socket = accepted or socket.create_connection((host, port), timeout=5)
         self.closed = False
         self._buffer = b""
 

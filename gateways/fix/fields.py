@@ -24,6 +24,7 @@ from typing import TypeVar, overload
 import quickfix
 
 from gateways.fix.session import FixSetupError, dictionary_path
+from gateways.fix.wire import escaped
 
 T = TypeVar("T")
 
@@ -89,6 +90,29 @@ class MessageFields(Mapping[int, str]):
         return f"MessageFields({self.message.toString()!r})"
 
 
+class EscapedFields(Mapping[int, str]):
+    """A view of a message's fields whose values show each byte that is not UTF-8 as \\xNN
+    (`gateways.fix.wire.escaped`): for a peer's message that must be read even so (a venue's
+    report of a fill it made), with values that can be logged, recorded and sent on."""
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: Mapping[int, str]) -> None:
+        self._fields = fields
+
+    def __getitem__(self, tag: int) -> str:
+        return escaped(self._fields[tag])
+
+    def __contains__(self, tag: object) -> bool:
+        return tag in self._fields
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+
 # Where a tag lives: 0 the body, 1 the header, 2 the trailer. quickfix decides by the tag
 # alone (the standard header and trailer of FIX 4.x), and so does this cache of its answers.
 _PARTS: dict[int, int] = {}
@@ -145,4 +169,11 @@ def read_fields(text: str, begin_string: str) -> MessageFields:
     return MessageFields(read_message(text, begin_string))
 
 
-__all__ = ["MessageFields", "data_dictionary", "read_fields", "read_message", "tag_name"]
+__all__ = [
+    "EscapedFields",
+    "MessageFields",
+    "data_dictionary",
+    "read_fields",
+    "read_message",
+    "tag_name",
+]

@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING
 
 import quickfix
 
-from gateways.fix.fields import MessageFields
+from gateways.fix.fields import EscapedFields, MessageFields, tag_name
 from gateways.fix.messagelog import MessageLog
 from gateways.fix.session import (
     GuardedApplication,
@@ -74,7 +74,7 @@ from gateways.fix.venue_requests import (
     status_request,
     venue_cl_ord_id,
 )
-from gateways.fix.wire import build_message, printable
+from gateways.fix.wire import build_message, escaped, invalid_utf8_tag, printable
 from oms.commands import FixContext
 from oms.config import VenueConfig
 from oms.model import PRICE_SCALE, ClOrdID, OrderID, Symbol, VenueName
@@ -412,10 +412,23 @@ class FixVenue:
 
     # What the venue sends (quickfix thread).
 
-    def received(self, message: quickfix.Message, session_id: quickfix.SessionID) -> None:
-        received_ns = time.time_ns()
+    def read(self, message: quickfix.Message) -> tuple[Mapping[int, str], str]:
+        """The fields and text of a message from the venue. A value that is not valid UTF-8
+        is read with those bytes escaped as \\xNN, and a WARNING names the tag: a venue's
+        report says what happened at the venue (a fill is a fill), so it is applied, not
+        refused, but its text must be writable to the audit log and to clients."""
         raw = message.toString()
         fields = MessageFields(message)
+        tag = invalid_utf8_tag(raw)
+        if tag is None:
+            return fields, raw
+        log.warning("venue %s sent %s that is not valid UTF-8; read with those bytes as "
+                    "\\xNN: %s", self.name, tag_name(tag, BEGIN_STRING), printable(raw))
+        return EscapedFields(fields), escaped(raw)
+
+    def received(self, message: quickfix.Message, session_id: quickfix.SessionID) -> None:
+        received_ns = time.time_ns()
+        fields, raw = self.read(message)
         msg_type = fields.get(35, "")
         log.debug("from venue %s: %s", self.name, printable(raw))
         context = FixContext(BEGIN_STRING, fields.get(49, ""), fields.get(56, ""),
@@ -529,13 +542,13 @@ class _VenueSession(GuardedApplication):
     def from_admin(self, message: quickfix.Message, session_id: quickfix.SessionID) -> None:
         venue = self._venue
         venue.log_message("in", message, session_id)
-        fields = MessageFields(message)
+        fields, raw = venue.read(message)
         msg_type = fields.get(35)
         if msg_type == "3":
             log.warning("venue %s rejected a message of ours: %s", venue.name,
-                        printable(message.toString()))
+                        printable(raw))
             context = FixContext(BEGIN_STRING, fields.get(49, ""), fields.get(56, ""),
-                                 int(fields.get(34, "0") or 0), message.toString())
+                                 int(fields.get(34, "0") or 0), raw)
             venue.session_reject(fields, context)
         elif msg_type == "5" and 58 in fields:
             log.info("venue %s logs out: %s", venue.name, fields[58])

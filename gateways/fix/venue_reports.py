@@ -12,6 +12,11 @@ Every report carries the venue's ExecID(17), so that the engine applies a duplic
 Reports made up from one status answer carry that answer's ExecID with a suffix each.
 
 Runs on quickfix's thread, under the adapter's lock; it only posts reports (never blocks).
+
+The fields read here are valid text: a value the venue sent that is not valid UTF-8 (which
+quickfix's binding would hand over as lone surrogates, unwritable to the audit log or to a
+client) arrives with those bytes escaped as \\xNN, and the adapter has logged a warning
+naming the tag (`gateways.fix.venue.FixVenue.read`).
 """
 
 from __future__ import annotations
