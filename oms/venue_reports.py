@@ -132,7 +132,16 @@ class VenueReports(EngineState):
             self._ignore(report, order, "replace that was not pending")
             return
         terms = pending.terms
-        status = status_after_quantities(order.status, terms.quantity, order.cum_quantity)
+        cum = order.cum_quantity
+        if terms.quantity < cum:
+            # A replace to below CumQty cancels the balance: OrderQty is amended to CumQty
+            # and the order is Filled, never OrderQty < CumQty (FIX 4.4 Vol. 4, Appendix
+            # D, matrix C.3.c; C.3.b is the same at exactly CumQty).
+            terms = terms.replaced(
+                terms.cl_ord_id, cum, terms.price, terms.stop_price, terms.ord_type,
+                terms.time_in_force, terms.expire_time_ns,
+            )
+        status = status_after_quantities(order.status, terms.quantity, cum)
         self._commit(self._order_event(
             K.REPLACED, order, X.REPLACED, pending.cl_ord_id, pending.orig_cl_ord_id, None,
             terms, order.cum_quantity, order.notional, status, report=report,
@@ -158,9 +167,14 @@ class VenueReports(EngineState):
             self._ignore(report, order, "restatement without a usable OrderQty")
             return
         old = order.terms
+        # A venue that restates OrderQty below CumQty has cut the order to what is
+        # filled: OrderQty is CumQty and the order Filled, as after a replace (above).
+        quantity = report.quantity
+        if quantity < order.cum_quantity:
+            quantity = order.cum_quantity
         terms = OrderTerms(
             old.cl_ord_id, old.account, old.symbol, old.side, old.ord_type,
-            old.time_in_force, report.quantity,
+            old.time_in_force, quantity,
             report.price if report.price is not None else old.price,
             old.stop_price, old.expire_time_ns,
         )

@@ -117,12 +117,6 @@ class TestOrders:
             "0", "80", "186.00", "80"
         )
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="the engine keeps the requested OrderQty when it is below CumQty (38=40 with "
-        "14=60); FIX 4.4 Vol. 4 C.3 amends OrderQty to CumQty. The fix belongs in "
-        "oms/engine.py Engine._venue_replaced",
-    )
     def test_a_replace_below_cum_qty_is_replaced_filled_with_order_qty_amended_to_cum_qty(
         self, client1: FixTestClient, client2: FixTestClient
     ) -> None:

@@ -92,7 +92,7 @@ def test_cum_quantity_and_average_price_carry_across_a_cancel_replace_chain(
     h.replace("Y", "X", 1500, "190.05")
     h.venue.replaced()
     h.venue.fill(300, "190.05")
-    h.replace("Z", "Y", 1200)
+    h.replace("Z", "Y", 1200, "190.05")
     h.venue.replaced()
     h.venue.fill(100, "190.05")
     h.cancel("W", "Z")
@@ -130,7 +130,7 @@ def test_fill_while_a_replace_is_pending_carries_the_original_cl_ord_id_and_term
     h: ScriptedHarness,
 ) -> None:
     h.working("X", 1000)
-    h.replace("Y", "X", 2000)
+    h.replace("Y", "X", 2000, "190.00")
     h.take()
 
     h.venue.fill(100, "190.00")
@@ -144,7 +144,7 @@ def test_fill_while_a_replace_is_pending_carries_the_original_cl_ord_id_and_term
 def test_replace_to_exactly_cum_quantity_leaves_the_order_filled(h: ScriptedHarness) -> None:
     h.working("X", 1000)
     h.venue.fill(400, "190.00")
-    h.replace("Y", "X", 400)
+    h.replace("Y", "X", 400, "190.00")
 
     h.venue.replaced()
 
@@ -158,20 +158,23 @@ def test_replace_to_exactly_cum_quantity_leaves_the_order_filled(h: ScriptedHarn
     assert exposure(h)[:3] == (0, 400, 0)
 
 
-def test_replace_to_below_cum_quantity_leaves_the_order_filled_with_its_fills(
+def test_replace_to_below_cum_quantity_amends_order_quantity_to_cum_quantity_and_fills(
     h: ScriptedHarness,
 ) -> None:
+    # FIX 4.4 Vol. 4, Appendix D, C.3.c: the balance is canceled, OrderQty = CumQty.
     h.working("X", 1000)
     h.venue.fill(400, "190.00")
-    h.replace("Y", "X", 300)
+    h.replace("Y", "X", 300, "190.00")
 
     h.venue.replaced()
 
     replaced = h.take()[-1]
-    assert replaced.ord_status is S.FILLED
+    assert (replaced.exec_type, replaced.ord_status) == (X.REPLACED, S.FILLED)
+    assert (replaced.cl_ord_id, replaced.orig_cl_ord_id) == ("Y", "X")
     assert (replaced.terms.quantity, replaced.cum_quantity, replaced.leaves_quantity) == (
-        300, 400, 0,
+        400, 400, 0,
     )
+    assert h.order("Y").terms.quantity == 400
     assert exposure(h)[:3] == (0, 400, 0)
 
 
@@ -199,7 +202,7 @@ def test_replace_of_a_filled_order_is_refused_as_too_late(h: ScriptedHarness) ->
     h.venue.fill(1000, "190.00")
     h.take()
 
-    h.replace("Y", "X", 2000)
+    h.replace("Y", "X", 2000, "190.00")
 
     reject = only(h.take())
     assert reject.cxl_rej_reason == 0
@@ -280,10 +283,10 @@ def test_second_replace_while_one_is_pending_is_refused_as_already_pending(
     h: ScriptedHarness,
 ) -> None:
     h.working("X", 1000)
-    h.replace("Y", "X", 1200)
+    h.replace("Y", "X", 1200, "190.00")
     h.take()
 
-    h.replace("Z", "Y", 1400)
+    h.replace("Z", "Y", 1400, "190.00")
 
     reject = only(h.take())
     assert reject.cxl_rej_reason == CxlRejReason.ALREADY_PENDING == 3
@@ -453,7 +456,7 @@ def test_unsolicited_cancel_while_a_replace_is_pending_ends_the_order_and_the_re
     h: ScriptedHarness,
 ) -> None:
     h.working("X", 1000)
-    h.replace("Y", "X", 2000)
+    h.replace("Y", "X", 2000, "190.00")
     h.take()
 
     h.venue.canceled(text="instrument halted")
@@ -481,6 +484,23 @@ def test_restatement_changes_order_quantity_and_leaves_and_says_why(h: ScriptedH
     # events have no field of its own for it.
     assert restated.ord_rej_reason == 5
     assert exposure(h)[2] == 500
+
+
+def test_restatement_to_below_cum_quantity_amends_order_quantity_to_cum_quantity_and_fills(
+    h: ScriptedHarness,
+) -> None:
+    h.working("X", 1000)
+    h.venue.fill(400, "190.00")
+    h.take()
+
+    h.venue.restated(300, reason=5)
+
+    restated = only(h.take())
+    assert (restated.exec_type, restated.ord_status) == (X.RESTATED, S.FILLED)
+    assert (restated.terms.quantity, restated.cum_quantity, restated.leaves_quantity) == (
+        400, 400, 0,
+    )
+    assert exposure(h)[:3] == (0, 400, 0)
 
 
 def test_restatement_to_cum_quantity_while_a_cancel_is_pending_keeps_the_request_open(
