@@ -140,10 +140,11 @@ class ClientRequests(EngineState):
             return self.book.find_by_order_id(session, order_id)
         return None
 
-    def _refusal(self, order: Order | None, cl_ord_id: ClOrdID, session: SessionID) -> tuple[
-        int, str
-    ] | None:
+    def _refusal(
+        self, order: Order | None, command: CancelOrder | ReplaceOrder
+    ) -> tuple[int, str] | None:
         """Why a cancel or replace cannot go ahead, or None if it can (the rules shared)."""
+        session, cl_ord_id = command.session, command.cl_ord_id
         if self.book.has_cl_ord_id(session, cl_ord_id):
             return CxlRejReason.DUPLICATE_CLORDID, (
                 f"ClOrdID(11) {cl_ord_id} is already used by this session"
@@ -160,17 +161,33 @@ class ClientRequests(EngineState):
                 f"order {order.order_id} already has a {pending} pending "
                 f"(ClOrdID(11) {order.pending.cl_ord_id})"
             )
+
+        # OrigClOrdID(41) names the previous order of the chain, not its first (FIX 4.4
+        # Vol. 6, field 41), which the matrices take as the last ClOrdID not rejected
+        # (Vol. 4, Appendix D, D.2.a); with nothing pending, that is the order's own. A
+        # request naming an older one was written against terms since replaced, so it
+        # is refused rather than applied to the current ones. None of the shared FIX 4.4
+        # scenarios names an older ClOrdID (D.1.a's second replace names the first).
+        orig = command.orig_cl_ord_id
+        current = order.terms.cl_ord_id
+        if orig is not None and orig != current:
+            return CxlRejReason.OTHER, (
+                f"OrigClOrdID(41) {orig} is not the order's current ClOrdID(11) {current}"
+            )
         return None
 
     def _cancel(self, command: CancelOrder) -> None:
         self._emit_request(K.CANCEL_REQUESTED, command, None)
         order = self._find(command.session, command.orig_cl_ord_id, command.order_id)
-        refusal = self._refusal(order, command.cl_ord_id, command.session)
+        refusal = self._refusal(order, command)
+        if refusal is None:
+            assert order is not None
+            refusal = _cancel_mismatch(order.terms, command)
         if refusal is not None:
             self._deny_cancel(K.CANCEL_DENIED, command, order, *refusal)
             return
         assert order is not None
-        orig = command.orig_cl_ord_id or order.terms.cl_ord_id
+        orig = order.terms.cl_ord_id
         self._commit(self._order_event(
             K.PENDING_CANCEL, order, X.PENDING_CANCEL, command.cl_ord_id, orig,
             PendingRequest(command.cl_ord_id, orig, None), order.terms,
@@ -184,7 +201,7 @@ class ClientRequests(EngineState):
         self._emit_request(
             K.REPLACE_REQUESTED, command, replace_terms(order, command) if order else None
         )
-        refusal = self._refusal(order, command.cl_ord_id, command.session)
+        refusal = self._refusal(order, command)
         if refusal is not None:
             self._deny_cancel(K.REPLACE_DENIED, command, order, *refusal)
             return
@@ -203,7 +220,7 @@ class ClientRequests(EngineState):
                 self.risk.describe(verdict), verdict,
             )
             return
-        orig = command.orig_cl_ord_id or old.cl_ord_id
+        orig = old.cl_ord_id
         # Pending Replace restates the order as it stands: the old OrderQty (Vol. 4, D.*).
         self._commit(self._order_event(
             K.PENDING_REPLACE, order, X.PENDING_REPLACE, command.cl_ord_id, orig,
@@ -239,9 +256,11 @@ class ClientRequests(EngineState):
                 command.transact_time_ns or 0, command.received_ns, command.fix, 4, None,
             )))
             return
+        # OrigClOrdID(41) of the reject is the last accepted ClOrdID, whatever the request
+        # named (FIX 4.4 Vol. 2, OrderCancelReject; Vol. 4, D.2.a).
         self._commit(self._order_event(
-            kind, order, None, command.cl_ord_id,
-            command.orig_cl_ord_id or order.terms.cl_ord_id, order.pending, order.terms,
+            kind, order, None, command.cl_ord_id, order.terms.cl_ord_id, order.pending,
+            order.terms,
             order.cum_quantity, order.notional, order.status, text=text, cxl_reason=reason,
             response_to=response_to, risk=verdict, transact=command.transact_time_ns,
             received=command.received_ns, fix=command.fix, exec_id=False,
@@ -298,3 +317,21 @@ class ClientRequests(EngineState):
             None, None, None, getattr(command, "transact_time_ns", None) or 0,
             command.received_ns, command.fix, 4, None,
         )))
+
+
+def _cancel_mismatch(terms: OrderTerms, command: CancelOrder) -> tuple[int, str] | None:
+    """Why a cancel does not name the order it asks to cancel, or None.
+
+    An OrderCancelRequest restates the order's Symbol(55) and Side(54) (both required in
+    FIX 4.4 Vol. 2); a request whose values differ is refused rather than trusted.
+    """
+    if command.symbol is not None and command.symbol != terms.symbol:
+        return CxlRejReason.OTHER, (
+            f"Symbol(55) {command.symbol} is not the order's Symbol(55) {terms.symbol}"
+        )
+    if command.side is not None and command.side is not terms.side:
+        return CxlRejReason.OTHER, (
+            f"Side(54) {command.side.name.lower()} is not the order's Side(54) "
+            f"{terms.side.name.lower()}"
+        )
+    return None

@@ -108,13 +108,19 @@ class NewOrder:
 
 
 class CancelOrder:
-    """OrderCancelRequest (35=F). The order is found by OrigClOrdID, or by OrderID."""
+    """OrderCancelRequest (35=F). The order is found by OrigClOrdID, or by OrderID.
+
+    Symbol(55) and Side(54) are what the request restates of the order (None where a
+    caller left them out); the engine refuses a cancel whose values differ from the
+    order's."""
 
     __slots__ = (
         "session",
         "cl_ord_id",
         "orig_cl_ord_id",
         "order_id",
+        "symbol",
+        "side",
         "transact_time_ns",
         "received_ns",
         "fix",
@@ -129,24 +135,34 @@ class CancelOrder:
         transact_time_ns: int | None = None,
         received_ns: int = 0,
         fix: FixContext | None = None,
+        *,
+        symbol: Symbol | None = None,
+        side: Side | None = None,
     ) -> None:
         self.session = session
         self.cl_ord_id = cl_ord_id
         self.orig_cl_ord_id = orig_cl_ord_id
         self.order_id = order_id
+        self.symbol = symbol
+        self.side = side
         self.transact_time_ns = transact_time_ns
         self.received_ns = received_ns
         self.fix = fix
 
 
 class ReplaceOrder:
-    """OrderCancelReplaceRequest (35=G): the new terms; None keeps a term as it was."""
+    """OrderCancelReplaceRequest (35=G): the order restated with its new terms.
+
+    None is a field the request left out: Account(1), Side(54), Symbol(55), OrdType(40)
+    and TimeInForce(59) then stay as they were; Price(44) and StopPx(99) must be given
+    where the OrdType needs them (the engine refuses the replace otherwise)."""
 
     __slots__ = (
         "session",
         "cl_ord_id",
         "orig_cl_ord_id",
         "order_id",
+        "account",
         "quantity",
         "price",
         "stop_price",
@@ -177,11 +193,14 @@ class ReplaceOrder:
         transact_time_ns: int | None = None,
         received_ns: int = 0,
         fix: FixContext | None = None,
+        *,
+        account: Account | None = None,
     ) -> None:
         self.session = session
         self.cl_ord_id = cl_ord_id
         self.orig_cl_ord_id = orig_cl_ord_id
         self.order_id = order_id
+        self.account = account
         self.side = side
         self.symbol = symbol
         self.quantity = quantity

@@ -111,11 +111,23 @@ def validate_new(
 def validate_replace(
     order: Order, command: ReplaceOrder, clock: Callable[[], int]
 ) -> OrderTerms:
-    """The terms a replace asks for, or a Denial: Side(54) and Symbol(55) stay as they
-    are, and Price(44), StopPx(99) and ExpireTime(126) left out keep their values."""
+    """The terms a replace asks for, or a Denial naming the field and both values.
+
+    A replace restates the order (FIX 4.4 Vol. 2, OrderCancelReplaceRequest): Account(1),
+    Side(54) and Symbol(55) must be the order's, and Price(44) is required where the
+    OrdType has a limit price. OrdType(40), TimeInForce(59) and ExpireTime(126) cannot
+    change, since no venue we route to can change them on a working order (it would keep
+    the old ones while the client was told the new). Fields left out keep their values,
+    StopPx(99) and ExpireTime(126) included.
+    """
     instrument = order.instrument
     assert instrument is not None
     old = order.terms
+    if command.account is not None and command.account != old.account:
+        raise Denial(
+            OrdRejReason.OTHER,
+            f"Account(1) cannot change on a replace ({old.account} to {command.account})",
+        )
     if command.side is not None and command.side is not old.side:
         raise Denial(
             OrdRejReason.OTHER,
@@ -127,23 +139,52 @@ def validate_replace(
             OrdRejReason.OTHER,
             f"Symbol(55) cannot change on a replace ({old.symbol} to {command.symbol})",
         )
+
+    # The matching engines (embedded, and behind `oms venue`) replace quantity and prices
+    # only, so a new OrdType is refused here, before Pending Replace, rather than by the
+    # venue afterwards with a reason about the old OrdType.
     ord_type = command.ord_type or old.ord_type
+    if ord_type is not old.ord_type:
+        raise Denial(
+            OrdRejReason.OTHER,
+            f"OrdType(40) cannot change on a replace ({_name(old.ord_type)} to "
+            f"{_name(ord_type)})",
+        )
+    # TimeInForce(59) cannot change either: a resting order replaced to IOC or FOK would
+    # go on resting (the venue keeps its TimeInForce), and Day to GTC would still end at
+    # the close. We refuse the replace (CxlRejReason 99) rather than emulate the change.
+    # TODO: carry TimeInForce and ExpireTime to the venues on a replace, so that a replace
+    # to IOC or FOK can trade what it can and cancel the rest as FIX allows.
     time_in_force = command.time_in_force or old.time_in_force
-    price, stop = command.price, command.stop_price
-    # Price(44) and StopPx(99) left out of a replace keep their values.
-    if price is None and ord_type in PRICED_TYPES:
-        price = old.price
-    if stop is None and ord_type in STOP_TYPES:
-        stop = old.stop_price
-    price, stop = _prices(ord_type, price, stop, instrument)
+    if time_in_force is not old.time_in_force:
+        raise Denial(
+            OrdRejReason.OTHER,
+            f"TimeInForce(59) cannot change on a replace ({_name(old.time_in_force)} to "
+            f"{_name(time_in_force)})",
+        )
     expire = command.expire_time_ns
-    if expire is None and time_in_force is TimeInForce.GTD:
+    if expire is None:
         expire = old.expire_time_ns
+    elif expire != old.expire_time_ns:
+        raise Denial(
+            OrdRejReason.OTHER,
+            f"ExpireTime(126) cannot change on a replace ({_time_name(old.expire_time_ns)} "
+            f"to {format_ns(expire)})",
+        )
+
     if time_in_force is TimeInForce.GTD:
         _check_expiry(expire, clock)
+
+    # Price(44) is required as on a new order; StopPx(99) left out keeps its value.
+    # TODO: require StopPx(99) too (FIX requires it with a stop OrdType) once `oms order
+    # replace` copies it from the order's status, as it copies Price(44).
+    stop = command.stop_price
+    if stop is None and ord_type in STOP_TYPES:
+        stop = old.stop_price
+    price, stop = _prices(ord_type, command.price, stop, instrument)
     return old.replaced(
         command.cl_ord_id, _quantity(command.quantity, instrument), price, stop,
-        ord_type, time_in_force, expire if time_in_force is TimeInForce.GTD else None,
+        ord_type, time_in_force, expire,
     )
 
 
@@ -284,6 +325,14 @@ def replace_terms(order: Order, command: ReplaceOrder) -> OrderTerms:
         command.time_in_force or old.time_in_force,
         command.expire_time_ns,
     )
+
+
+def _name(member: OrdType | TimeInForce) -> str:
+    return member.name.lower()
+
+
+def _time_name(ns: int | None) -> str:
+    return format_ns(ns) if ns is not None else "none"
 
 
 def price_text(price: int | Decimal) -> str:

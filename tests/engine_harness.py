@@ -145,10 +145,12 @@ class EngineHarness:
 
     def cancel(
         self, cl: str, orig: str | None, *, session: SessionID = CLIENT1,
-        order_id: OrderID | None = None,
+        order_id: OrderID | None = None, **restated: Any,
     ) -> None:
+        """OrderCancelRequest; `restated` may give the order's `symbol` and `side`."""
         self.engine.handle(CancelOrder(
-            session, ClOrdID(cl), ClOrdID(orig) if orig is not None else None, order_id
+            session, ClOrdID(cl), ClOrdID(orig) if orig is not None else None, order_id,
+            **restated,
         ))
 
     def replace(

@@ -28,7 +28,7 @@ def scripted_day(h: ScriptedHarness) -> None:
     h.replace("A2", "A", 1500, "190.05")
     h.venue.fill(100, "190.00", order=h.order("A").order_id)
     h.venue.replaced(order=h.order("A").order_id)
-    h.replace("A3", "A2", 1200)
+    h.replace("A3", "A2", 1200, "190.05")
     h.cancel("A4", "A2")
     h.new("BIG", 1_000_000, "190.00")
     h.new("BAD", 10, "190.001")

@@ -147,9 +147,9 @@ def test_kill_switch_denies_a_replace_that_adds_quantity_but_not_one_that_reduce
     h.working("A", 1000)
     h.engine.risk.set_kill_switch(ACC1, True)
 
-    h.replace("B", "A", 1500)
+    h.replace("B", "A", 1500, "190.00")
     [denied] = h.take()
-    h.replace("C", "A", 500)
+    h.replace("C", "A", 500, "190.00")
     [pending] = h.take()
 
     assert denied.is_cancel_reject
@@ -177,7 +177,7 @@ def test_replace_over_a_limit_is_refused_with_the_verdict_and_leaves_the_order_a
     order = h.working("A", 800)
     before = h.state()
 
-    h.replace("B", "A", 1200)
+    h.replace("B", "A", 1200, "190.00")
 
     [refused] = h.take()
     assert refused.is_cancel_reject
@@ -193,7 +193,7 @@ def test_replace_adding_quantity_counts_it_against_the_position_limit() -> None:
     h.working("A", 600)
     h.working("B", 300)
 
-    h.replace("C", "A", 800)
+    h.replace("C", "A", 800, "190.00")
 
     [refused] = h.take()
     assert refused.risk == RiskVerdict("max_position", "1100", "1000")
