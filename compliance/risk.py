@@ -185,17 +185,21 @@ class RiskChecks:
                     str(price_to_decimal(notional)),
                     str(price_to_decimal(limits.max_order_notional)),
                 )
-        if limits.band_percent and terms.price is not None:
+        if limits.band_percent:
+            # The band holds for StopPx(99) as for Price(44): a stop far from the market
+            # triggers at once (or never) and then trades like the order it becomes.
             reference = instrument.reference_price
             numerator, denominator = limits.band_ratio
-            if abs(terms.price - reference) * denominator > numerator * reference:
-                distance = Decimal(abs(terms.price - reference) * 100) / reference
-                return RiskVerdict(
-                    PRICE_BAND,
-                    f"{price_to_decimal(terms.price)} ({distance:.2f}% from reference "
-                    f"{price_to_decimal(reference)})",
-                    f"{limits.band_percent}%",
-                )
+            limit_price = terms.price
+            if limit_price is not None and (
+                abs(limit_price - reference) * denominator > numerator * reference
+            ):
+                return _band_verdict("", limit_price, reference, limits)
+            stop = terms.stop_price
+            if stop is not None and (
+                abs(stop - reference) * denominator > numerator * reference
+            ):
+                return _band_verdict("StopPx(99) ", stop, reference, limits)
         return None
 
     def _check_exposure(
@@ -266,6 +270,18 @@ class RiskChecks:
         if verdict.check == KILL_SWITCH:
             return verdict.limit
         return f"{verdict.check}: {verdict.value} exceeds limit {verdict.limit}"
+
+
+def _band_verdict(field: str, price: int, reference: int, limits: _Limits) -> RiskVerdict:
+    """The price band's verdict: "250.00 (31.58% from reference 190.00)" for a limit
+    price, "StopPx(99) 250.00 (...)" for a stop price, against the band, "10%"."""
+    distance = Decimal(abs(price - reference) * 100) / reference
+    return RiskVerdict(
+        PRICE_BAND,
+        f"{field}{price_to_decimal(price)} ({distance:.2f}% from reference "
+        f"{price_to_decimal(reference)})",
+        f"{limits.band_percent}%",
+    )
 
 
 def kill_switch_text(account: Account | None, *, engaged: bool) -> str:

@@ -17,7 +17,14 @@ from engine_harness import ACC1, ACC2, CLIENT2, ScriptedHarness
 from compliance import risk
 from oms.config import AccountLimits
 from oms.events import RiskVerdict
-from oms.model import CxlRejReason, ExecType, OrdRejReason, OrdStatus
+from oms.model import (
+    CxlRejReason,
+    ExecType,
+    OrdRejReason,
+    OrdStatus,
+    OrdType,
+    price_from_decimal,
+)
 
 
 def harness(**limits: Any) -> ScriptedHarness:
@@ -197,3 +204,56 @@ def test_replace_adding_quantity_counts_it_against_the_position_limit() -> None:
 
     [refused] = h.take()
     assert refused.risk == RiskVerdict("max_position", "1100", "1000")
+
+
+# The price band on StopPx(99).
+
+
+@pytest.mark.parametrize(
+    ("ord_type", "price", "stop"),
+    [(OrdType.STOP, None, "1000000.00"), (OrdType.STOP, None, "99.99"),
+     (OrdType.STOP_LIMIT, "190.00", "1000000.00")],
+    ids=["stop far above", "stop far below", "stop limit with its limit in the band"],
+)
+def test_new_stop_order_with_a_stop_price_outside_the_band_is_denied_naming_stop_px(
+    ord_type: OrdType, price: str | None, stop: str,
+) -> None:
+    h = harness(price_band_percent=Decimal(10))
+
+    h.new("STOP", 100, price, ord_type=ord_type, stop_price=stop)
+
+    [denied] = h.take()
+    assert (denied.exec_type, denied.ord_rej_reason) == (
+        ExecType.REJECTED, OrdRejReason.ORDER_EXCEEDS_LIMIT,
+    )
+    assert denied.risk is not None and denied.risk.check == "price_band"
+    text = denied.text or ""
+    for named in (f"StopPx(99) {stop}", "from reference 190.00", "limit 10%"):
+        assert named in text, f"{named!r} not in {text!r}"
+    assert h.venue.calls_of("submit") == []
+
+
+def test_new_stop_order_with_a_stop_price_inside_the_band_is_routed() -> None:
+    h = harness(price_band_percent=Decimal(10))
+
+    h.new("STOP", 100, None, ord_type=OrdType.STOP, stop_price="200.00")
+
+    assert h.take() == []
+    assert len(h.venue.calls_of("submit")) == 1
+
+
+def test_replace_of_a_stop_order_to_a_stop_price_outside_the_band_is_refused() -> None:
+    h = harness(price_band_percent=Decimal(10))
+    order = h.working("STOP", 100, None, ord_type=OrdType.STOP, stop_price="200.00")
+    before = h.state()
+
+    h.replace("STOP2", "STOP", 100, None, stop_price=price_from_decimal("1000000.00"))
+
+    [refused] = h.take()
+    assert refused.is_cancel_reject
+    assert refused.cxl_rej_reason == CxlRejReason.BROKER_OPTION
+    assert refused.risk == RiskVerdict(
+        "price_band", "StopPx(99) 1000000.00 (526215.79% from reference 190.00)", "10%",
+    )
+    assert (refused.order_id, h.state()) == (order.order_id, before)
+    assert h.venue.calls_of("replace") == []
