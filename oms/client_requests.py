@@ -109,18 +109,24 @@ class ClientRequests(EngineState):
         reason: int,
         text: str,
         verdict: RiskVerdict | None,
+        exec_id: ExecID | None = None,
     ) -> None:
-        """Answer a new order with Rejected. A duplicate ClOrdID creates no order."""
+        """Answer a new order with Rejected. A duplicate ClOrdID creates no order, nor
+        does a denial given an ExecID of its own (see `Engine.halt`): OrderID NONE."""
         duplicate = reason == OrdRejReason.DUPLICATE_ORDER
         seq = self._seq + 1
         if terms is None:
             terms = requested_terms(command)
-        order_id = NO_ORDER_ID if duplicate else OrderID(f"O{seq}")
+        if exec_id is None:
+            order_id = NO_ORDER_ID if duplicate else OrderID(f"O{seq}")
+            exec_id = ExecID(f"E{seq}")
+        else:
+            order_id = NO_ORDER_ID
         log.warning("new order denied: session=%s cl_ord_id=%s reason=%s text=%s",
                     command.session, command.cl_ord_id, reason, text)
         self._commit(tuple_new(Event, (
             seq, self._clock(), K.NEW_DENIED, command.session, order_id, command.cl_ord_id,
-            None, terms, None, X.REJECTED, S.REJECTED, 0, 0, 0, 0, 0, ExecID(f"E{seq}"),
+            None, terms, None, X.REJECTED, S.REJECTED, 0, 0, 0, 0, 0, exec_id,
             None, None, None, int(reason), None, None, text, verdict,
             command.transact_time_ns or 0, command.received_ns, command.fix,
             instrument.avg_px_decimals if instrument is not None else 4, None,
@@ -281,13 +287,15 @@ class ClientRequests(EngineState):
         self._emit_status(order, command.cl_ord_id or order.terms.cl_ord_id, command.fix,
                           command.received_ns)
 
-    def _deny_status(self, command: StatusRequest, reason: int, text: str) -> None:
+    def _deny_status(
+        self, command: StatusRequest, reason: int, text: str, exec_id: ExecID | None = None
+    ) -> None:
         """A status request for an order the session does not have: OrdStatus Rejected."""
         seq = self._seq + 1
         self._commit(tuple_new(Event, (
             seq, self._clock(), K.STATUS_DENIED, command.session, NO_ORDER_ID,
             command.cl_ord_id, None, None, None, X.ORDER_STATUS, S.REJECTED, 0, 0, 0, 0, 0,
-            ExecID(f"E{seq}"), None, None, None, int(reason), None, None, text, None, 0,
+            exec_id or ExecID(f"E{seq}"), None, None, None, int(reason), None, None, text, None, 0,
             command.received_ns, command.fix, 4, None,
         )))
 

@@ -22,10 +22,11 @@ the order path makes no call more than one class would):
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from compliance.risk import (
     ENGAGED,
@@ -52,6 +53,7 @@ from oms.model import (
     ClOrdID,
     CxlRejReason,
     CxlRejResponseTo,
+    ExecID,
     OrdRejReason,
     SessionID,
     Symbol,
@@ -86,6 +88,8 @@ class Engine(ClientRequests, VenueReports):
         super().__init__(instruments, risk, sessions=sessions, clock=clock, router=router)
         self._inbox: deque[VenueReport] = deque()
         self._draining = False
+        # Set by `halt`: the prefix and the counter of the ExecIDs of denials made since.
+        self._halt_exec_ids: tuple[str, Iterator[int]] | None = None
 
     # Inputs.
 
@@ -116,15 +120,35 @@ class Engine(ClientRequests, VenueReports):
             self._drain()
 
     def refuse(self, command: Command, text: str) -> None:
-        """Answer a command the engine failed on (a bug of ours) with a denial."""
+        """Answer a command the engine failed on (a bug of ours), or one that came while
+        the OMS is halted, with a denial."""
         self._draining = False
+        exec_id = None
+        halted = self._halt_exec_ids
+        if halted is not None:
+            prefix, counter = halted
+            exec_id = ExecID(f"{prefix}{next(counter)}")
         if isinstance(command, NewOrder):
-            self._deny_new(command, None, None, OrdRejReason.OTHER, text, None)
+            self._deny_new(command, None, None, OrdRejReason.OTHER, text, None, exec_id)
         elif isinstance(command, (CancelOrder, ReplaceOrder)):
+            # An OrderCancelReject carries no ExecID, and OrderID NONE for no order.
             kind = K.CANCEL_DENIED if isinstance(command, CancelOrder) else K.REPLACE_DENIED
             self._deny_cancel(kind, command, None, CxlRejReason.OTHER, text)
         else:
-            self._deny_status(command, OrdRejReason.OTHER, text)
+            self._deny_status(command, OrdRejReason.OTHER, text, exec_id)
+
+    def halt(self) -> None:
+        """The OMS has stopped recording (its audit log failed); any thread may call this.
+
+        Events made from now on are never logged, so a restart hands out their sequence
+        numbers again, and with them OrderID O<seq> and ExecID E<seq>. The denials
+        `refuse` makes from now on therefore carry OrderID NONE, as a rejection for
+        which no order was made does already (a duplicate ClOrdID, an unknown order),
+        and ExecIDs "H<time of the halt in ns>-<n>", which no run makes otherwise and
+        no other halt makes. The runtime calls this when its audit log fails.
+        """
+        if self._halt_exec_ids is None:
+            self._halt_exec_ids = (f"H{self._clock()}-", itertools.count(1))
 
     def record_refusal(
         self,
