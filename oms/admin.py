@@ -13,16 +13,20 @@ endpoint returns each method's docstring.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import xmlrpc.client
 from typing import Any
 from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 
 from compliance.risk import UnknownAccount
-from oms.model import Account, Symbol, price_to_decimal
+from oms.model import Account, Symbol, TimeInForce, price_to_decimal
 from oms.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+# XML-RPC fault code of a call refused for its arguments (the text names the argument).
+REFUSED = 1
 
 
 class _QuietHandler(SimpleXMLRPCRequestHandler):
@@ -47,10 +51,15 @@ class AdminService:
         account halted. `reason` is kept in the audit log. An account that is not
         configured is refused (fault code 1, naming it). Returns the risk state.
         """
+        if account and not account.strip():
+            raise xmlrpc.client.Fault(
+                REFUSED, f"kill switch refused: account {account!r} is blank; give an "
+                "account, or the empty string for every account"
+            )
         try:
             self._runtime.set_kill_switch(account or None, bool(engaged), reason or None)
         except UnknownAccount as error:
-            raise xmlrpc.client.Fault(1, f"kill switch refused: {error}") from error
+            raise xmlrpc.client.Fault(REFUSED, f"kill switch refused: {error}") from error
         return self.risk_state()
 
     def risk_state(self) -> dict[str, Any]:
@@ -72,12 +81,36 @@ class AdminService:
 
         return self._runtime.call(read)  # type: ignore[no-any-return]
 
-    def end_of_day(self) -> bool:
-        """End the trading day: Day orders end on the embedded venue (Done for Day)."""
+    def end_of_day(self) -> dict[str, Any]:
+        """End the trading day: live Day orders on venues that end the day themselves (the
+        embedded venue) become Done for Day, and traded notional limits start again.
+        Returns `day_orders`, how many Day orders were live on those venues when the day
+        ended, and `venues`, their names."""
+        engine = self._runtime.engine
+
+        def count() -> dict[str, Any]:
+            ending = {
+                name for name, venue in engine.venues.items()
+                if getattr(venue, "end_of_day", None) is not None
+            }
+            day_orders = sum(
+                1 for order in engine.book.open_orders()
+                if order.terms.time_in_force is TimeInForce.DAY and order.venue in ending
+            )
+            return {"day_orders": day_orders, "venues": sorted(ending)}
+
+        # Counted on the engine thread just before the day ends there (a Day order arriving
+        # in between would end uncounted).
+        ended: dict[str, Any] = self._runtime.call(count)
         self._runtime.end_of_day()
-        return True
+        return ended
 
     def open_orders(self, account: str = "", symbol: str = "") -> list[dict[str, Any]]:
+        """Live orders, of one account and/or one instrument when given (the empty string
+        for all); an account or instrument that is not configured is refused, naming it."""
+        self._check_account(account)
+        self._check_symbol(symbol)
+
         def read() -> list[dict[str, Any]]:
             orders = self._runtime.engine.book.open_orders(
                 Account(account) if account else None, Symbol(symbol) if symbol else None
@@ -102,6 +135,15 @@ class AdminService:
         return self._runtime.call(read)  # type: ignore[no-any-return]
 
     def depth(self, symbol: str, levels: int = 5) -> dict[str, list[list[Any]]]:
+        """The OMS book's best `levels` price levels of `symbol` (at least 1): [price,
+        LeavesQty, orders] per level, bids then asks; an unknown instrument is refused."""
+        self._check_symbol(symbol, required=True)
+        if not isinstance(levels, int) or isinstance(levels, bool) or levels < 1:
+            raise xmlrpc.client.Fault(
+                REFUSED, f"depth refused: levels must be a whole number of at least 1, "
+                f"not {levels!r}"
+            )
+
         def read() -> dict[str, list[list[Any]]]:
             bids, asks = self._runtime.engine.book.depth(Symbol(symbol), levels)
             return {
@@ -114,6 +156,24 @@ class AdminService:
     def digest(self) -> str:
         """A hash of the whole engine state (compare before a restart and after)."""
         return self._runtime.call(self._runtime.engine.digest)  # type: ignore[no-any-return]
+
+    # Arguments are checked against the configuration (read-only once running).
+
+    def _check_account(self, account: str) -> None:
+        if account and account not in self._runtime.config.accounts:
+            known = ", ".join(sorted(self._runtime.config.accounts))
+            raise xmlrpc.client.Fault(
+                REFUSED, f"account {account!r} is not configured (accounts: {known})"
+            )
+
+    def _check_symbol(self, symbol: str, *, required: bool = False) -> None:
+        if required and not symbol:
+            raise xmlrpc.client.Fault(REFUSED, "an instrument is required")
+        if symbol and Symbol(symbol) not in self._runtime.instruments:
+            raise xmlrpc.client.Fault(
+                REFUSED, f"instrument {symbol!r} is not in the reference data "
+                f"({len(self._runtime.instruments)} instruments)"
+            )
 
 
 class AdminServer:
@@ -142,11 +202,16 @@ def connect(host: str, port: int) -> Any:
 
 
 def main(args: Any) -> int:
-    """`oms admin ...`: one call to a running OMS, its answer printed as JSON."""
+    """`oms admin ...`: one call to a running OMS. Its answer is printed (JSON, or a
+    sentence for end-of-day); a refusal is one line on stderr with exit status 1."""
     import json
 
     from oms.config import load_config
 
+    problem = _argument_problem(args)
+    if problem is not None:
+        print(f"oms admin {args.action}: {problem}", file=sys.stderr)
+        return 2
     config = load_config(args.config)
     proxy = connect(config.admin.host, config.admin.port)
     try:
@@ -156,7 +221,8 @@ def main(args: Any) -> int:
             reason = getattr(args, "reason", None) or ""
             result = proxy.kill_switch(args.state == "on", args.account or "", reason)
         elif args.action == "end-of-day":
-            result = proxy.end_of_day()
+            print(_end_of_day_line(proxy.end_of_day()))
+            return 0
         elif args.action == "open-orders":
             result = proxy.open_orders(args.account or "", args.symbol or "")
         elif args.action == "depth":
@@ -166,10 +232,34 @@ def main(args: Any) -> int:
         else:
             result = proxy.digest()
     except ConnectionRefusedError:
-        print(f"no OMS answers at {config.admin.host}:{config.admin.port}: is it running?")
+        print(f"oms admin {args.action}: no OMS answers at {config.admin.host}:"
+              f"{config.admin.port}: is it running?", file=sys.stderr)
         return 1
     except xmlrpc.client.Fault as fault:
-        print(fault.faultString)
+        print(f"oms admin {args.action}: {fault.faultString}", file=sys.stderr)
         return 1
-    print(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
+
+
+def _argument_problem(args: Any) -> str | None:
+    """What is wrong with the command line before the OMS is asked, or None."""
+    account = getattr(args, "account", None)
+    if account is not None and not account.strip():
+        return (f"--account {account!r} is blank: name an account"
+                + (", or leave --account out for every account"
+                   if args.action == "kill-switch" else ""))
+    if args.action == "depth" and args.levels < 1:
+        return f"--levels must be at least 1, not {args.levels}"
+    return None
+
+
+def _end_of_day_line(ended: Any) -> str:
+    if not isinstance(ended, dict):
+        # An OMS from before end_of_day said what it did.
+        return "end of day: done (the OMS does not say how many Day orders ended)"
+    count = int(ended.get("day_orders", 0))
+    venues = ", ".join(ended.get("venues", [])) or "no venue that ends the day itself"
+    orders = f"{count} live Day order{'' if count == 1 else 's'}"
+    return (f"end of day: {orders} on {venues} ended as Done for Day; traded notional "
+            "limits start again")
