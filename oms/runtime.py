@@ -383,6 +383,8 @@ class Runtime:
         """
         if self.halted is not None:
             return
+        # Denials from now on are never logged: their IDs must not come again after a restart.
+        self.engine.halt()
         self.halted = f"the OMS takes no requests: its audit log failed ({error})"
         log.critical("%s; %d reports not sent; restart the OMS once the cause is fixed "
                      "(it recovers from what is durable)", self.halted, len(self._outbox))

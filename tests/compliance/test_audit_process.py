@@ -152,6 +152,8 @@ def test_an_oms_whose_log_failed_refuses_every_request_naming_the_log(tmp_path: 
         assert rejected.ord_status is OrdStatus.REJECTED
         assert rejected.cl_ord_id == "B2"
         assert "audit log failed" in str(rejected.text)
+        # Never logged, so nothing a restart hands out again.
+        assert rejected.order_id == "NONE" and str(rejected.exec_id).startswith("H")
         cancel_rejected = heard.get(timeout=10)
         assert cancel_rejected.kind is EventKind.CANCEL_DENIED
         assert "audit log failed" in str(cancel_rejected.text)
