@@ -48,8 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     order.add_argument("--sender", default="CLIENT1", help="our SenderCompID")
     order.add_argument("--target", default="OMS", help="the OMS's CompID")
     order.add_argument("--fix", default="4.4", choices=["4.2", "4.4"], help="FIX version")
-    order.add_argument("--wait", type=float, default=3.0,
-                       help="seconds to wait for the answers")
+    order.add_argument("--wait", type=_seconds, default=3.0,
+                       help="seconds to wait for the answers (above 0)")
+    order.add_argument("--config", default=str(DEFAULT_CONFIG),
+                       help="OMS configuration a refused logon is explained from")
     actions = order.add_subparsers(dest="action", required=True, metavar="ACTION")
     new = actions.add_parser("new", help="NewOrderSingle")
     new.add_argument("side", choices=["buy", "sell", "short", "short-exempt"])
@@ -63,14 +65,33 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--expire", help="ExpireTime for GTD, as YYYYMMDD-HH:MM:SS (UTC)")
     new.add_argument("--account")
     new.add_argument("--cl-ord-id")
-    cancel = actions.add_parser("cancel", help="OrderCancelRequest")
+    restated = (
+        "; the order's %s not given are looked up with an OrderStatusRequest whose answer "
+        "is not printed"
+    )
+    cancel = actions.add_parser(
+        "cancel", help="OrderCancelRequest",
+        description="OrderCancelRequest (35=F)" + restated % "Side and Symbol",
+    )
     cancel.add_argument("orig_cl_ord_id")
     cancel.add_argument("--cl-ord-id")
-    replace = actions.add_parser("replace", help="OrderCancelReplaceRequest")
+    cancel.add_argument("--side", choices=["buy", "sell", "short", "short-exempt"],
+                        help="the order's Side(54)")
+    cancel.add_argument("--symbol", help="the order's Symbol(55)")
+    replace = actions.add_parser(
+        "replace", help="OrderCancelReplaceRequest",
+        description="OrderCancelReplaceRequest (35=G)" + restated % "Side, Symbol, OrdType "
+        "and price",
+    )
     replace.add_argument("orig_cl_ord_id")
     replace.add_argument("quantity")
     replace.add_argument("price", nargs="?")
     replace.add_argument("--cl-ord-id")
+    replace.add_argument("--side", choices=["buy", "sell", "short", "short-exempt"],
+                         help="the order's Side(54)")
+    replace.add_argument("--symbol", help="the order's Symbol(55)")
+    replace.add_argument("--type", choices=["market", "limit", "stop", "stop-limit"],
+                         help="the OrdType(40) to replace to")
     status = actions.add_parser("status", help="OrderStatusRequest")
     status.add_argument("cl_ord_id")
 
@@ -97,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--sender", default=None,
                         help="our session (default: CLIENT1 for a FIX 4.4 log, CLIENT3 for 4.2)")
     replay.add_argument("--target", default="OMS")
-    replay.add_argument("--wait", type=float, default=5.0,
+    replay.add_argument("--wait", type=_seconds, default=5.0,
                         help="seconds to wait for each request's answer")
     replay.add_argument("--symbol-map", action="append", default=[], metavar="FROM=TO",
                         help="send Symbol(55) FROM as TO (repeatable)")
@@ -143,6 +164,17 @@ def build_parser() -> argparse.ArgumentParser:
     controls.add_parser("risk", help="kill switches and each account's usage")
     controls.add_parser("digest", help="a hash of the whole engine state")
     return parser
+
+
+def _seconds(text: str) -> float:
+    """A wait in seconds: a number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, not {text}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

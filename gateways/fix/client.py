@@ -8,14 +8,17 @@ Sequence numbers are kept in memory and reset at each Logon (see
 `gateways.fix.initiator`), so the client needs no state between runs.
 
 A cancel or a replace must restate the order's Side(54) and Symbol(55), and a replace its
-OrdType(40), which the command line does not give. The client asks the OMS first with an
-OrderStatusRequest (35=H) and copies them from the answer. That request must carry a Side
-(and, in FIX 4.2, a Symbol) although the client does not know them yet: it sends Buy and
-NA. The OMS finds an order by ClOrdID alone and answers with the order's real terms.
+OrdType(40). They come from --side, --symbol and --type when given. What is not given is
+looked up first with an OrderStatusRequest (35=H) whose answer is not printed; the OMS finds
+an order by ClOrdID alone, so that request carries placeholders (Side Buy, and in FIX 4.2
+Symbol NA). The cancel or replace is then sent whatever the lookup said: for an order the
+OMS does not know, with the placeholders, and the OMS answers it with an OrderCancelReject
+naming the order. Only the answers to the cancel or replace are printed.
 
 Exit status: 0 when the request was answered and taken, 1 when it was refused (Rejected,
 OrderCancelReject, a session or business reject), 2 when no answer came (no connection, no
-Logon, or --wait ran out) or the arguments are unusable.
+Logon, or --wait ran out: the ClOrdID sent is printed, to ask for later with `oms order
+status`) or the arguments are unusable.
 """
 
 from __future__ import annotations
@@ -47,6 +50,10 @@ class UsageError(ValueError):
 
 
 def main(args: argparse.Namespace) -> int:
+    if not args.wait > 0:
+        print(f"oms order: --wait must be a number of seconds above 0, not {args.wait:g}",
+              file=sys.stderr)
+        return NO_ANSWER
     # quickfix would retry a refused connection until the logon timeout; say so at once.
     try:
         socket.create_connection((args.host, args.port), timeout=2).close()
@@ -60,9 +67,13 @@ def main(args: argparse.Namespace) -> int:
         client.connect(timeout=min(max(args.wait, 1.0), 10.0))
     except FixSetupError as error:
         print(f"no session: {error}", file=sys.stderr)
+        hint = logon_hint(args.sender, args.target, begin_string,
+                          getattr(args, "config", None))
+        if hint:
+            print(f"hint: {hint}", file=sys.stderr)
         return NO_ANSWER
     try:
-        return _run(client, args, time.monotonic() + args.wait)
+        return _run(client, args)
     except UsageError as error:
         print(f"oms order {args.action}: {error}", file=sys.stderr)
         return NO_ANSWER
@@ -70,44 +81,106 @@ def main(args: argparse.Namespace) -> int:
         client.close()
 
 
-def _run(client: FixInitiator, args: argparse.Namespace, deadline: float) -> int:
+def logon_hint(sender: str, target: str, begin_string: str,
+               config_path: str | None) -> str | None:
+    """Why a Logon may have gone unanswered, from the sessions of the OMS configuration
+    (quickfix drops a Logon naming no session without a word); None if it cannot say."""
+    from oms.config import DEFAULT_CONFIG, ConfigError, load_config
+
+    path = config_path or DEFAULT_CONFIG
+    try:
+        fix = load_config(path).fix
+    except (ConfigError, OSError):
+        return None
+    sessions = {s.sender_comp_id: s.begin_string for s in fix.sessions}
+    listed = ", ".join(f"{name} ({version})" for name, version in sessions.items())
+    if sender not in sessions:
+        return f"{sender} is not a session of {path} (sessions: {listed})"
+    if sessions[sender] != begin_string:
+        return (f"{sender} is a {sessions[sender]} session in {path}: add --fix "
+                f"{sessions[sender].removeprefix('FIX.')} (this Logon was {begin_string})")
+    if target != fix.comp_id:
+        return f"the OMS of {path} is {fix.comp_id}, not --target {target}"
+    return None
+
+
+def _run(client: FixInitiator, args: argparse.Namespace) -> int:
     fix42 = client.begin_string == "FIX.4.2"
     action = args.action
     if action == "new":
         cl_ord_id = args.cl_ord_id or new_cl_ord_id()
         seq_num = client.send("D", new_order_fields(args, cl_ord_id))
-        return _await(client, deadline, _answers_new(cl_ord_id, seq_num), fix42)
+        return _await(client, args.wait, cl_ord_id, _answers_new(cl_ord_id, seq_num), fix42)
     if action == "status":
         seq_num = client.send("H", _status_fields(args.cl_ord_id, fix42))
-        return _await(client, deadline, _answers_status(args.cl_ord_id, seq_num), fix42)
+        return _await(client, args.wait, args.cl_ord_id,
+                      _answers_status(args.cl_ord_id, seq_num), fix42)
 
-    # Cancel and replace: learn the order's Side, Symbol and OrdType first.
-    probe = client.send("H", _status_fields(args.orig_cl_ord_id, fix42))
-    status: list[Received] = []
-    outcome = _await(client, deadline, _answers_status(args.orig_cl_ord_id, probe), fix42,
-                     keep=status.append)
-    if outcome != ANSWERED or not status:
-        return outcome
-    order = status[-1]
+    # Cancel and replace: the order's Side, Symbol and OrdType from the options, else
+    # looked up (see the module docstring).
+    order = order_terms(client, args, fix42)
     cl_ord_id = args.cl_ord_id or new_cl_ord_id()
     if action == "cancel":
         fields = [(41, args.orig_cl_ord_id), (11, cl_ord_id), (55, order[55]),
                   (54, order[54]), (60, _now())]
-        if 38 in order.fields:
+        if 38 in order:
             fields.append((38, order[38]))
         seq_num = client.send("F", fields)
         done = ExecType.CANCELED.value
     else:
-        fields = [(41, args.orig_cl_ord_id), (11, cl_ord_id), (21, "1"), (55, order[55]),
-                  (54, order[54]), (60, _now()), (38, args.quantity), (40, order[40])]
         price = args.price or order.get(44)
+        ord_type = order.get(40) or (_ORD_TYPES["limit"] if price else _ORD_TYPES["market"])
+        fields = [(41, args.orig_cl_ord_id), (11, cl_ord_id), (21, "1"), (55, order[55]),
+                  (54, order[54]), (60, _now()), (38, args.quantity), (40, ord_type)]
         if price is not None:
             fields.append((44, price))
-        if 59 in order.fields:
-            fields.append((59, order[59]))
         seq_num = client.send("G", fields)
         done = ExecType.REPLACED.value
-    return _await(client, deadline, _answers_change(cl_ord_id, seq_num, done), fix42)
+    return _await(client, args.wait, cl_ord_id, _answers_change(cl_ord_id, seq_num, done),
+                  fix42, quiet=_status_answer_of(args.orig_cl_ord_id))
+
+
+def order_terms(client: FixInitiator, args: argparse.Namespace, fix42: bool
+                 ) -> dict[int, str]:
+    """Side(54), Symbol(55) and, for a replace, OrdType(40) of the order to cancel or
+    replace: the options', the rest from a status answer (not printed), the rest
+    placeholders. OrderQty(38) and Price(44) come along when the order is known."""
+    terms: dict[int, str] = {}
+    if args.side:
+        terms[54] = _SIDES[args.side]
+    if args.symbol:
+        terms[55] = args.symbol
+    if getattr(args, "type", None):
+        terms[40] = _ORD_TYPES[args.type]
+    wanted = (54, 55, 40) if args.action == "replace" else (54, 55)
+    if any(tag not in terms for tag in wanted):
+        found = _look_up(client, args.orig_cl_ord_id, args.wait, fix42)
+        if found is not None:
+            for tag in (54, 55, 40, 38, 44):
+                value = found.get(tag)
+                if value and tag not in terms:
+                    terms[tag] = value
+    terms.setdefault(54, _SIDES["buy"])
+    terms.setdefault(55, "NA")
+    return terms
+
+
+def _look_up(client: FixInitiator, cl_ord_id: str, wait: float, fix42: bool
+             ) -> Received | None:
+    """The status answer of a known order, or None (unknown, refused, or no answer)."""
+    seq_num = client.send("H", _status_fields(cl_ord_id, fix42))
+    verdict = _answers_status(cl_ord_id, seq_num)
+    deadline = time.monotonic() + wait
+    while (left := deadline - time.monotonic()) > 0:
+        message = client.receive(left)
+        if message is None:
+            break
+        outcome = verdict(message)
+        if outcome is not None:
+            return message if outcome == ANSWERED else None
+        if message.msg_type == "5":
+            break
+    return None
 
 
 # Requests.
@@ -207,9 +280,22 @@ def _answers_change(cl_ord_id: str, seq_num: int, done: str) -> Verdict:
     return verdict
 
 
-def _await(client: FixInitiator, deadline: float, verdict: Verdict, fix42: bool,
-           keep: Callable[[Received], None] | None = None) -> int:
-    """Print what arrives until `verdict` decides (then briefly what follows at once)."""
+def _status_answer_of(cl_ord_id: str) -> Callable[[Received], bool]:
+    """Whether a message answers a status request for `cl_ord_id`: ExecType(150) I, or in
+    FIX 4.2 ExecTransType(20) 3 (a look-up answered after its wait)."""
+    def answers(message: Received) -> bool:
+        return message.msg_type == "8" and message.get(11) == cl_ord_id and (
+            message.get(150) == ExecType.ORDER_STATUS.value or message.get(20) == "3"
+        )
+
+    return answers
+
+
+def _await(client: FixInitiator, wait: float, cl_ord_id: str, verdict: Verdict,
+           fix42: bool, quiet: Callable[[Received], bool] | None = None) -> int:
+    """Print what arrives until `verdict` decides (then briefly what follows at once),
+    except what `quiet` says is not an answer to print."""
+    deadline = time.monotonic() + wait
     outcome: int | None = None
     follow_up = 0.0
     while True:
@@ -218,10 +304,12 @@ def _await(client: FixInitiator, deadline: float, verdict: Verdict, fix42: bool,
             return outcome
         left = (follow_up if outcome is not None else deadline) - now
         if left <= 0:
-            print(f"no answer within the wait ({client.sender_comp_id})", file=sys.stderr)
+            print(f"no answer within {wait:g} s to ClOrdID {cl_ord_id} "
+                  f"({client.sender_comp_id}); ask later with: oms order status {cl_ord_id}",
+                  file=sys.stderr)
             return NO_ANSWER
         message = client.receive(left)
-        if message is None:
+        if message is None or (quiet is not None and quiet(message)):
             continue
         print(describe(message, fix42), flush=True)
         if message.msg_type == "5":
@@ -229,8 +317,6 @@ def _await(client: FixInitiator, deadline: float, verdict: Verdict, fix42: bool,
         if outcome is None:
             outcome = verdict(message)
             if outcome is not None:
-                if keep is not None:
-                    keep(message)
                 follow_up = time.monotonic() + _FOLLOW_UP_SECONDS
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from running_oms import RunningOms, free_port
 
-from gateways.fix.client import UsageError, describe, new_order_fields
+from gateways.fix.client import UsageError, order_terms, describe, new_order_fields
 from gateways.fix.fields import read_fields
 from gateways.fix.initiator import Received
 from gateways.fix.wire import SOH
@@ -80,6 +80,23 @@ class TestRequests:
             "4", "189.5", "6", "20300101-20:00:00", "ACC1", "5"
         )
 
+    @pytest.mark.parametrize("wait", ["0", "-1", "nan", "inf", "soon"])
+    def test_a_wait_that_is_not_above_0_seconds_is_refused(
+        self, wait: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        with pytest.raises(SystemExit) as exited:
+            self.arguments("--wait", wait, "status", "X")
+        assert exited.value.code == 2
+        assert "argument --wait" in capsys.readouterr().err
+
+    def test_a_cancel_given_side_and_symbol_asks_the_oms_nothing_first(self) -> None:
+        class Silent:
+            def send(self, *arguments: object) -> int:
+                raise AssertionError("a status request was sent")
+
+        args = self.arguments("cancel", "A1", "--side", "sell", "--symbol", "MSFT")
+        assert order_terms(Silent(), args, False) == {54: "2", 55: "MSFT"}  # type: ignore[arg-type]
+
     @pytest.mark.parametrize(
         ("words", "problem"),
         [(("new", "buy", "1", "AAPL", "--type", "limit"), "needs a price"),
@@ -119,7 +136,7 @@ class TestCommand:
         assert "ExecType=New OrdStatus=New Side=Buy Symbol=AAPL OrderQty=100 Price=185.00 " \
                "CumQty=0 LeavesQty=100 AvgPx=0" in run.stdout
 
-    def test_oms_order_replace_then_cancel_restate_the_order_from_its_status(
+    def test_oms_order_replace_then_cancel_restate_the_order_and_print_only_their_answers(
         self, oms: RunningOms
     ) -> None:
         placed = oms_order(oms.port, "new", "buy", "50", "AAPL", "184.00", "--cl-ord-id", "CLI-2")
@@ -128,17 +145,41 @@ class TestCommand:
                              "CLI-3")
         assert replaced.returncode == 0, replaced.stdout + replaced.stderr
         lines = replaced.stdout.splitlines()
-        assert "ExecType=Order Status" in lines[0]
-        assert "ExecType=Pending Replace" in lines[1]
-        assert "ExecType=Replaced" in lines[2] and "OrderQty=40 Price=184.10" in lines[2]
+        assert len(lines) == 2, replaced.stdout
+        assert "ExecType=Pending Replace" in lines[0]
+        assert "ExecType=Replaced" in lines[1] and "OrderQty=40 Price=184.10" in lines[1]
 
         canceled = oms_order(oms.port, "cancel", "CLI-3")
         assert canceled.returncode == 0, canceled.stdout + canceled.stderr
+        assert "ExecType=Order Status" not in canceled.stdout
         assert "ExecType=Canceled OrdStatus=Canceled" in canceled.stdout.splitlines()[-1]
 
         again = oms_order(oms.port, "cancel", "CLI-3")
         assert again.returncode == 1
         assert "OrderCancelReject" in again.stdout and "Too late to cancel" in again.stdout
+
+    @pytest.mark.parametrize(("words", "response_to"),
+                             [(("cancel", "NOSUCH"), "Cancel"),
+                              (("replace", "NOSUCH", "10", "185.00"), "Replace")])
+    def test_oms_order_cancel_or_replace_of_an_unknown_order_sends_it_and_prints_the_reject(
+        self, oms: RunningOms, words: tuple[str, ...], response_to: str
+    ) -> None:
+        run = oms_order(oms.port, *words, "--cl-ord-id", f"CLI-{response_to}")
+        assert run.returncode == 1
+        assert run.stdout == (
+            f"OrderCancelReject ClOrdID=CLI-{response_to} OrigClOrdID=NOSUCH OrderID=NONE "
+            f"OrdStatus=Rejected CxlRejResponseTo={response_to} CxlRejReason=Unknown order "
+            "Text=unknown order\n"
+        )
+
+    def test_oms_order_cancel_with_side_and_symbol_given_looks_nothing_up(
+        self, oms: RunningOms
+    ) -> None:
+        placed = oms_order(oms.port, "new", "sell", "5", "AAPL", "195.00", "--cl-ord-id", "CLI-4")
+        assert placed.returncode == 0, placed.stderr
+        canceled = oms_order(oms.port, "cancel", "CLI-4", "--side", "sell", "--symbol", "AAPL")
+        assert canceled.returncode == 0, canceled.stdout + canceled.stderr
+        assert "ExecType=Canceled" in canceled.stdout
 
     def test_oms_order_status_of_an_unknown_order_exits_1(self, oms: RunningOms) -> None:
         run = oms_order(oms.port, "status", "NO-SUCH-ORDER")
@@ -153,6 +194,33 @@ class TestCommand:
         )
         assert run.returncode == 0, run.stderr
         assert "ExecType=New OrdStatus=New" in run.stdout
+
+    def test_oms_order_with_no_answer_in_time_names_the_cl_ord_id_it_sent(
+        self, oms: RunningOms, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # The OMS logs the client on, then never hears of its request.
+        monkeypatch.setattr(oms.runtime, "submit", lambda command: None)
+        run = subprocess.run(
+            [sys.executable, "-m", "oms.cli", "order", "--port", str(oms.port), "--wait",
+             "0.5", "new", "buy", "1", "AAPL", "185.00", "--cl-ord-id", "CLI-LOST"],
+            capture_output=True, text=True, timeout=30, cwd=REPOSITORY_ROOT,
+        )
+        assert run.returncode == 2
+        assert "no answer within 0.5 s to ClOrdID CLI-LOST (CLIENT1); ask later with: " \
+               "oms order status CLI-LOST" in run.stderr
+
+    def test_oms_order_as_a_fix_4_2_session_on_fix_4_4_hints_at_fix_4_2(
+        self, oms: RunningOms
+    ) -> None:
+        run = subprocess.run(
+            [sys.executable, "-m", "oms.cli", "order", "--port", str(oms.port), "--config",
+             str(oms.config_path), "--sender", "CLIENT3", "status", "X"],
+            capture_output=True, text=True, timeout=30, cwd=REPOSITORY_ROOT,
+        )
+        assert run.returncode == 2
+        assert "no Logon answer" in run.stderr
+        assert "hint: CLIENT3 is a FIX.4.2 session in " in run.stderr
+        assert "add --fix 4.2" in run.stderr
 
     def test_oms_order_without_an_acceptor_exits_2(self) -> None:
         run = oms_order(free_port(), "status", "X")
