@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from running_oms import RunningOms, free_port
 
-from gateways.fix.client import UsageError, order_terms, describe, new_order_fields
+from gateways.fix.client import UsageError, describe, new_order_fields, order_terms
 from gateways.fix.fields import read_fields
 from gateways.fix.initiator import Received
 from gateways.fix.wire import SOH
