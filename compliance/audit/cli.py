@@ -2,7 +2,7 @@
 
     oms audit trail ID                    an order's lifecycle, by ClOrdID or OrderID
     oms audit orders [--account A] [--symbol S] [--status S] [--since T] [--until T]
-    oms audit sql QUERY                   any SQL over the view `events`
+    oms audit sql QUERY                   read-only SQL over the view `events`
     oms audit export --format parquet|csv --output PATH
     oms audit verify                      the hash chain of every segment
 
@@ -172,7 +172,11 @@ def _orders(args: argparse.Namespace, directory: Path, progress: bool) -> int:
 
 
 def _sql(args: argparse.Namespace, directory: Path, progress: bool) -> int:
-    statement = getattr(args, "statement", None) or args.query
+    statement = getattr(args, "statement", None)
+    if statement is None:
+        statement = args.query
+    # Refused before the log is read: an empty query, or one that is not read-only.
+    query.check_read_only(statement)
     table = query.sql(directory, statement, progress=progress)
     if table.num_columns:
         _print(table_lines(table))
@@ -181,7 +185,13 @@ def _sql(args: argparse.Namespace, directory: Path, progress: bool) -> int:
 
 
 def _export(args: argparse.Namespace, directory: Path, progress: bool) -> int:
-    result = query.export(directory, Path(args.output), args.format, progress=progress)
+    try:
+        result = query.export(directory, Path(args.output), args.format, progress=progress)
+    except OSError as error:
+        # Raised while writing (the output was checked writable first): a full disk, say.
+        raise AuditLogError(
+            f"export to {args.output} failed: {error.strerror or error}"
+        ) from error
     _print([str(result)])
     return OK
 

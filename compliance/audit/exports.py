@@ -92,9 +92,11 @@ def write_parquet(snapshot: Snapshot, output: Path, *, progress: bool = False) -
                 yield converted
 
     staging = _staging_name(output)
+    _make_staging_directory(staging, output)
+    source = batches()
     try:
         ds.write_dataset(
-            pa.RecordBatchReader.from_batches(PARQUET_SCHEMA, batches()),
+            pa.RecordBatchReader.from_batches(PARQUET_SCHEMA, source),
             staging,
             format="parquet",
             partitioning=ds.partitioning(pa.schema([PARQUET_SCHEMA.field(TRADING_DAY)]),
@@ -102,14 +104,17 @@ def write_parquet(snapshot: Snapshot, output: Path, *, progress: bool = False) -
             basename_template="part-{i}.parquet",
             min_rows_per_group=_MIN_GROUP_ROWS,
             max_rows_per_group=_MAX_GROUP_ROWS,
-            existing_data_behavior="error",
+            existing_data_behavior="overwrite_or_ignore",
         )  # fmt: skip
-        staging.mkdir(exist_ok=True)
         files = sum(1 for _ in staging.rglob("*.parquet"))
         os.replace(staging, output)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        # Closed here, on this thread: a generator left suspended (after a failed write)
+        # is otherwise finalized by one of Arrow's threads at exit, which aborts Python.
+        source.close()
     result = ExportResult(output, "parquet", snapshot.events, tuple(sorted(days)), files)
     log.info("audit %s", result)
     return result
@@ -120,6 +125,7 @@ def write_csv(snapshot: Snapshot, output: Path, *, progress: bool = False) -> Ex
     _refuse_existing(output, empty_directory_ok=False)
     days: set[date] = set()
     staging = _staging_name(output)
+    _probe(output.parent, output)
     try:
         with (
             pacsv.CSVWriter(staging, SCHEMA.remove_metadata()) as writer,
@@ -170,6 +176,36 @@ def _refuse_existing(output: Path, *, empty_directory_ok: bool) -> None:
         raise AuditLogError(f"{output} already exists; the export writes only to a new name")
     if not output.parent.is_dir():
         raise AuditLogError(f"{output.parent} is not a directory")
+
+
+def _make_staging_directory(staging: Path, output: Path) -> None:
+    """Create the directory a Parquet export is written into, and prove a file can be
+    written there; AuditLogError naming `output` otherwise, before any work is done."""
+    try:
+        staging.mkdir()
+    except OSError as error:
+        raise AuditLogError(
+            f"cannot write the export to {output}: cannot create a directory in "
+            f"{output.parent}: {error.strerror or error}"
+        ) from error
+    try:
+        _probe(staging, output)
+    except AuditLogError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _probe(directory: Path, output: Path) -> None:
+    """AuditLogError naming `output` unless a file can be created in `directory`."""
+    probe = directory / f".{output.name}.probe-{os.getpid()}"
+    try:
+        probe.open("xb").close()
+        probe.unlink()
+    except OSError as error:
+        raise AuditLogError(
+            f"cannot write the export to {output}: cannot create a file in {directory}: "
+            f"{error.strerror or error}"
+        ) from error
 
 
 def _staging_name(output: Path) -> Path:

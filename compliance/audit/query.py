@@ -8,7 +8,7 @@ times TIMESTAMPTZ_NS in UTC. Two small tables give readable labels: `ord_statuse
 
     trail(directory, id)     an order's whole lifecycle, by ClOrdID or OrderID
     orders(directory, ...)   one row per order with its latest state
-    sql(directory, query)    any read-only SQL over `events`
+    sql(directory, query)    read-only SQL over `events` (statements that write are refused)
     export(directory, ...)   Parquet by trading day (Hive layout), or CSV
 
 Each function reads the log once; `AuditDatabase` keeps one snapshot for several queries.
@@ -22,6 +22,7 @@ AuditLogError
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
@@ -253,8 +254,12 @@ class AuditDatabase:
         return pa.table(columns)
 
     def sql(self, query: str) -> pa.Table:
-        """The result of any SQL over `events` (DuckDB's dialect), as an Arrow table; an
-        empty table for a statement that returns no rows."""
+        """The result of a read-only SQL query over `events` (DuckDB's dialect), as an
+        Arrow table. Statements that read are taken: SELECT, WITH, FROM, DESCRIBE, SHOW,
+        SUMMARIZE, EXPLAIN of one of those, and the PRAGMAs that only tell something
+        (table_info, ...); anything else (DROP, CREATE, INSERT, COPY, SET, ...) is refused
+        before it runs, as is an empty query."""
+        check_read_only(query)
         return self._run(query, None)
 
     def _run(self, query: str, parameters: dict[str, Any] | None) -> pa.Table:
@@ -265,6 +270,63 @@ class AuditDatabase:
             return _arrow(relation)
         except duckdb.Error as error:
             raise AuditQueryError(_one_line(error)) from error
+
+
+# ----------------------------------------------------------------------------- read-only
+
+READ_ONLY_STATEMENTS = "SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN or PRAGMA"
+# EXPLAIN ANALYZE runs the statement it explains, so that statement is checked too.
+_EXPLAIN = re.compile(r"\s*explain\s+(?:analy[sz]e\s+)?", re.IGNORECASE)
+_PRAGMA = re.compile(r"\s*pragma\s+(\w+)", re.IGNORECASE)
+# DuckDB's PRAGMAs that only tell something.
+_READING_PRAGMAS = frozenset({
+    "table_info", "show", "show_tables", "show_tables_expanded", "show_databases",
+    "database_list", "database_size", "storage_info", "metadata_info", "version", "platform",
+    "functions", "collations", "user_agent",
+})  # fmt: skip
+
+
+def check_read_only(query: str) -> None:
+    """AuditQueryError unless `query` holds at least one statement and each one reads.
+
+    The database is a snapshot in memory, so a statement that writes would change nothing
+    of the log; it is refused all the same, so that no one reads "Success" as a change."""
+    if not query.strip():
+        raise AuditQueryError(f"the query is empty: give a {READ_ONLY_STATEMENTS} statement")
+    try:
+        statements = duckdb.extract_statements(query)
+    except duckdb.Error as error:
+        raise AuditQueryError(_one_line(error)) from error
+    if not statements:
+        raise AuditQueryError(f"the query holds no statement: give a {READ_ONLY_STATEMENTS} "
+                              "statement")
+    try:
+        for statement in statements:
+            _check_reads(statement)
+    except duckdb.Error as error:
+        raise AuditQueryError(_one_line(error)) from error
+
+
+def _check_reads(statement: Any) -> None:
+    kind = statement.type
+    text = statement.query
+    # DESCRIBE, SHOW, SUMMARIZE, WITH and FROM parse as SELECT.
+    if kind == duckdb.StatementType.SELECT:
+        return
+    if kind == duckdb.StatementType.EXPLAIN:
+        explained = _EXPLAIN.match(text)
+        inner = duckdb.extract_statements(text[explained.end():]) if explained else []
+        if len(inner) == 1:
+            _check_reads(inner[0])
+            return
+    if kind == duckdb.StatementType.PRAGMA:
+        pragma = _PRAGMA.match(text)
+        if pragma is not None and pragma.group(1).lower() in _READING_PRAGMAS:
+            return
+    raise AuditQueryError(
+        f"the audit log is read-only: {' '.join(text.split())[:60]!r} is refused "
+        f"(statements taken: {READ_ONLY_STATEMENTS})"
+    )
 
 
 # ----------------------------------------------------------------------------- one-shot

@@ -213,6 +213,20 @@ def test_errors_are_one_line_on_stderr_with_exit_2(flow: RecordedFlow, tmp_path:
         (("--directory", flow.directory, "orders", "--since", "noon"), "not an ISO time"),
         (("--config", tmp_path / "absent.toml", "orders"), "cannot read"),
         (("--directory", flow.directory, "export", "--output", flow.directory), "exists"),
+        (("--directory", flow.directory, "export", "--output", "/proc/oms-export"),
+         "cannot write the export to /proc/oms-export: cannot create a directory in /proc"),
+        (("--directory", flow.directory, "export", "--format", "csv", "--output",
+          "/proc/oms-export.csv"),
+         "cannot write the export to /proc/oms-export.csv: cannot create a file in /proc"),
+        (("--directory", flow.directory, "sql", ""), "the query is empty"),
+        (("--directory", flow.directory, "sql", "  "), "the query is empty"),
+        (("--directory", flow.directory, "sql", "drop view events"),
+         "the audit log is read-only: 'drop view events' is refused"),
+        (("--directory", flow.directory, "sql", "select 1; delete from ord_statuses"),
+         "read-only: 'delete from ord_statuses' is refused"),
+        (("--directory", flow.directory, "sql", "explain analyze drop view events"),
+         "read-only: 'drop view events' is refused"),
+        (("--directory", flow.directory, "sql", "copy events to 'x.csv'"), "read-only"),
     ]
     for arguments, message in cases:
         done = oms_audit(*arguments)
@@ -221,6 +235,38 @@ def test_errors_are_one_line_on_stderr_with_exit_2(flow: RecordedFlow, tmp_path:
         assert done.stdout == ""
         [line] = done.stderr.splitlines()
         assert line.startswith("oms audit: ") and message in line, (arguments, line)
+
+
+def test_sql_takes_statements_that_only_read(flow: RecordedFlow) -> None:
+    for statement in ("describe events", "summarize select seq from events",
+                      "with t as (select 1 as one) select * from t", "show tables",
+                      "explain select count(*) from events", "pragma table_info('events')"):
+        done = oms_audit("--directory", flow.directory, "sql", statement)
+        assert done.returncode == 0, (statement, done.stderr)
+
+
+def test_an_export_failing_midway_exits_with_one_line_and_no_abort(
+    flow: RecordedFlow, tmp_path: Path
+) -> None:
+    # A disk that fills up while the Parquet files are written.
+    script = (
+        "import sys\n"
+        "from compliance.audit import exports\n"
+        "from oms.cli import main\n"
+        "def full(batch):\n"
+        "    raise OSError(28, 'No space left on device')\n"
+        "exports._parquet_batch = full\n"
+        f"sys.exit(main(['audit', '--no-progress', '--directory', {str(flow.directory)!r}, "
+        f"'export', '--output', {str(tmp_path / 'out')!r}]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"oms audit: export to {tmp_path / 'out'} failed: No space left on device"
+    ]
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_default_directory_is_the_configurations(flow: RecordedFlow, tmp_path: Path) -> None:
