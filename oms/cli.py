@@ -126,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="send tags our data dictionary refuses (the OMS rejects them)")
     replay.add_argument("--keep-account", action="store_true",
                         help="send the log's Account(1) (default: the session's account)")
+    replay.add_argument("--prefix", default="", metavar="TEXT",
+                        help="put TEXT before every ClOrdID and OrigClOrdID sent, so that a "
+                        "log already replayed into this OMS can be sent again")
 
     audit = commands.add_parser("audit", help="compliance queries over the audit log")
     audit.add_argument("--config", default=str(DEFAULT_CONFIG),

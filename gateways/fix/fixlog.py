@@ -12,7 +12,9 @@ belongs to the original connection: the session fills in BeginString(8), BodyLen
 the CompIDs (49, 56), MsgSeqNum(34), SendingTime(52) and CheckSum(10) when it sends, and
 PossDupFlag(43) and OrigSendingTime(122) (which describe a retransmission on that old
 connection) are left out. Other header fields (OnBehalfOfCompID(115), SenderSubID(50),
-...) are kept. A Symbol(55) mapped onto one of our instruments takes the log's Currency(15)
+...) are kept. With a prefix, every ClOrdID(11) and OrigClOrdID(41) gets it in front (the
+OMS refuses a ClOrdID a session has used before, so a log is sent twice only under new
+ones). A Symbol(55) mapped onto one of our instruments takes the log's Currency(15)
 out with it: that was the currency of the log's instrument (a London listing in pence,
 say), which the OMS would refuse on ours. Then, unless told to keep them, the tags our
 data dictionary would refuse are stripped, as quickfix's own validation names them one at a
@@ -43,6 +45,8 @@ _CONNECTION_FIELDS = (43, 122)
 _ACCOUNT = 1
 _SYMBOL = 55
 _CURRENCY = 15
+# ClOrdID(11) and OrigClOrdID(41): what a prefix renames, so that a log can be sent again.
+_ID_TAGS = (11, 41)
 # How many tags one message may lose before we stop asking quickfix (a safety bound).
 _MAX_STRIPPED = 500
 _CARET_SOH = "^A"
@@ -175,13 +179,19 @@ def prepare(
     strip: bool = True,
     symbol_map: Mapping[str, str] | None = None,
     keep_account: bool = False,
+    id_prefix: str = "",
 ) -> Prepared:
-    """The logged request as a quickfix Message for our session (see the module docstring)."""
+    """The logged request as a quickfix Message for our session (see the module docstring);
+    `id_prefix` is put before its ClOrdID(11) and OrigClOrdID(41)."""
     message = quickfix.Message(logged.text, dictionary, False)
     header = message.getHeader()
     for tag in _CONNECTION_FIELDS:
         header.removeField(tag)
     prepared = Prepared(message)
+    if id_prefix:
+        for tag in _ID_TAGS:
+            if message.isSetField(tag):
+                message.setField(tag, id_prefix + message.getField(tag))
     if not keep_account and message.isSetField(_ACCOUNT):
         # Account(1) names an account at the log's broker: the session's default applies.
         prepared.account_left_out = message.getField(_ACCOUNT)

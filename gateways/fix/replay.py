@@ -13,7 +13,9 @@ or mapped, and whether the session stayed logged on.
 
 ClOrdIDs are kept, so replaying one log twice into the same OMS (one whose audit log
 remembers the first run) has the second run's orders rejected as duplicates
-(OrdRejReason 6), as any client reusing its ClOrdIDs would.
+(OrdRejReason 6), as any client reusing its ClOrdIDs would; `--prefix` puts a text of the
+operator's choosing in front of every ClOrdID(11) and OrigClOrdID(41) sent, so that each run
+uses ClOrdIDs of its own.
 
 Exit status: 0 when every request was answered and the session stayed up, 1 otherwise, 2
 when the log cannot be replayed or the session cannot log on.
@@ -55,6 +57,8 @@ log = logging.getLogger(__name__)
 
 # The shipped client session of each FIX version (config/oms.toml).
 DEFAULT_SENDERS = {"FIX.4.4": "CLIENT1", "FIX.4.2": "CLIENT3"}
+# The longest --prefix: the OMS refuses a ClOrdID over 64 characters.
+MAX_PREFIX_LENGTH = 32
 # ExecType(150) values that are not yet the answer: Pending New, Pending Cancel, Pending
 # Replace.
 _PENDING = frozenset({"A", "6", "E"})
@@ -75,6 +79,7 @@ class ReplayOptions:
     symbol_map: Mapping[str, str] = field(default_factory=dict)
     strip: bool = True
     keep_account: bool = False
+    id_prefix: str = ""
 
 
 @dataclass
@@ -107,6 +112,7 @@ def main(args: argparse.Namespace) -> int:
             symbol_map=symbol_map(getattr(args, "symbol_map", None) or []),
             strip=not getattr(args, "keep_unknown_tags", False),
             keep_account=getattr(args, "keep_account", False),
+            id_prefix=prefix(getattr(args, "prefix", None) or ""),
         )
         result = replay(options, emit=print)
     except ReplayError as error:
@@ -126,6 +132,18 @@ def symbol_map(pairs: list[str]) -> dict[str, str]:
             raise ReplayError(f"--symbol-map {pair!r} is not FROM=TO")
         mapping[source] = target
     return mapping
+
+
+def prefix(text: str) -> str:
+    """The --prefix value; ReplayError for one a ClOrdID could not carry (SOH, `=`,
+    whitespace, or more than 32 characters)."""
+    if len(text) > MAX_PREFIX_LENGTH:
+        raise ReplayError(f"--prefix {text!r} is {len(text)} characters long; the limit is "
+                          f"{MAX_PREFIX_LENGTH}")
+    if any(c.isspace() or c in "=\x01" or not c.isprintable() for c in text):
+        raise ReplayError(f"--prefix {text!r} holds a character a ClOrdID(11) cannot "
+                          "(whitespace, '=' or a control character)")
+    return text
 
 
 def replay(options: ReplayOptions, emit: Callable[[str], None] = print) -> ReplayResult:
@@ -166,6 +184,7 @@ def replay(options: ReplayOptions, emit: Callable[[str], None] = print) -> Repla
                 strip=options.strip,
                 symbol_map=options.symbol_map,
                 keep_account=options.keep_account,
+                id_prefix=options.id_prefix,
             )
             _count_changes(tally, prepared)
             outcome = session.send(logged, prepared.message, options.wait)

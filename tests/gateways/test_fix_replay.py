@@ -9,7 +9,14 @@ import pytest
 from fixlog_text import LogWriter, log_lines
 from running_oms import RunningOms, free_port
 
-from gateways.fix.replay import ReplayError, ReplayOptions, ReplayResult, replay, symbol_map
+from gateways.fix.replay import (
+    ReplayError,
+    ReplayOptions,
+    ReplayResult,
+    prefix,
+    replay,
+    symbol_map,
+)
 from oms.config import REPOSITORY_ROOT
 
 FIXLOGS = REPOSITORY_ROOT.parent / "shared" / "data" / "fixlogs"
@@ -69,7 +76,15 @@ def test_replay_strips_broker_tags_and_maps_symbols_onto_the_order_path(tmp_path
     answers = result.tally.answers
     assert answers["D -> ExecutionReport New/New"] > 0
     assert answers["G -> ExecutionReport Replaced/New"] > 0
-    assert answers["F -> ExecutionReport Canceled/Canceled"] > 0
+    assert answers["F -> ExecutionReport Canceled/Canceled"] + answers[
+        "F -> OrderCancelReject Canceled CxlRejReason=0"
+    ] > 0
+    # A cancel naming a replace the OMS refused (MaxFloor(111), below) names a ClOrdID the
+    # order never went by: refused, naming the one it goes by.
+    assert all(
+        "is not the order's current ClOrdID(11)" in line
+        for line in lines if " F " in line and "CxlRejReason=99" in line
+    )
     assert result.tally.stripped_messages == 114
     assert any(line.startswith("Stripped    1,087 tags") for line in result.summary)
     # The log's currencies belonged to its European listings, not to the mapped symbols.
@@ -87,6 +102,38 @@ def test_replay_onto_a_known_symbol_meets_the_price_band(tmp_path: Path) -> None
 
     assert_answered(result, lines)
     assert all("OrdRejReason=3: price_band: 100" in line for line in lines)
+
+
+@pytest.mark.skipif(not KOD_BON.is_file(), reason=f"{KOD_BON} is not on this machine")
+def test_the_readmes_replay_of_kod_bon_onto_dis_rests_and_cancels_every_order_twice(
+    tmp_path: Path,
+) -> None:
+    # The log's prices are 99.0 and 101.0; DIS's reference price is 100.00 (config/
+    # instruments.csv), well inside the shipped 10% price band.
+    with RunningOms(tmp_path, audit_mode="durable") as oms:
+        first, lines = run(oms, KOD_BON, symbol_map={"DEMO": "DIS"})
+        again, _ = run(oms, KOD_BON, symbol_map={"DEMO": "DIS"})
+        prefixed, _ = run(oms, KOD_BON, symbol_map={"DEMO": "DIS"}, id_prefix="run2-")
+
+    assert_answered(first, lines)
+    expected = {"D -> ExecutionReport New/New": 602,
+                "F -> ExecutionReport Canceled/Canceled": 602}
+    assert first.tally.answers == expected
+    # The same ClOrdIDs again are duplicates; under a prefix they are new ones.
+    assert again.tally.answers["D -> ExecutionReport Rejected/Rejected OrdRejReason=6"] == 602
+    assert prefixed.tally.answers == expected
+    assert all(o.cl_ord_id.startswith("run2-") for o in prefixed.outcomes)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("x" * 33, "33 characters long; the limit is 32"), ("run 2", "whitespace"),
+     ("a=b", "'='"), ("a\x01", "control character")],
+)
+def test_a_prefix_no_cl_ord_id_could_carry_is_refused(text: str, problem: str) -> None:
+    assert prefix("run2-") == "run2-"
+    with pytest.raises(ReplayError, match=problem):
+        prefix(text)
 
 
 def test_replay_of_a_pipe_delimited_log_with_a_prefix_takes_the_whole_order_path(

@@ -152,6 +152,14 @@ def test_prepare_strips_unknown_and_misplaced_tags_and_names_why(tmp_path: Path)
     assert message.getField(11) == "A1" and message.getField(44) == "99"
 
 
+def test_prepare_with_a_prefix_renames_cl_ord_id_and_orig_cl_ord_id(tmp_path: Path) -> None:
+    prepared = prepare(logged_new_order(tmp_path, (41, "A0")), DICTIONARIES.get("FIX.4.4"),
+                       strip=False, id_prefix="run2-")
+
+    assert prepared.message.getField(11) == "run2-A1"
+    assert prepared.message.getField(41) == "run2-A0"
+
+
 def test_prepare_drops_the_old_connection_and_account_and_keeps_other_header_fields(
     tmp_path: Path,
 ) -> None:
