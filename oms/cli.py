@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="the order's Side(54)")
     replace.add_argument("--symbol", help="the order's Symbol(55)")
     replace.add_argument("--type", choices=["market", "limit", "stop", "stop-limit"],
-                         help="the OrdType(40) to replace to")
+                         help="the order's OrdType(40) (a replace cannot change it)")
     status = actions.add_parser("status", help="OrderStatusRequest")
     status.add_argument("cl_ord_id")
 
