@@ -53,7 +53,8 @@ def test_restart_rebuilds_the_same_state_and_the_venue_book(tmp_path: Path) -> N
     runtime.submit(order("B1", "CLIENT1", Side.BUY, 300, "190.00"))
     runtime.submit(order("S1", "CLIENT2", Side.SELL, 100, "190.00"))  # fills B1 for 100
     runtime.submit(order("B2", "CLIENT1", Side.BUY, 50, "189.00"))
-    runtime.submit(ReplaceOrder(SessionID("CLIENT1"), ClOrdID("B1R"), ClOrdID("B1"), 400))
+    runtime.submit(ReplaceOrder(SessionID("CLIENT1"), ClOrdID("B1R"), ClOrdID("B1"), 400,
+                                px("190.00")))
     runtime.submit(CancelOrder(SessionID("CLIENT1"), ClOrdID("B2C"), ClOrdID("B2")))
     # New, New, Trade, Trade, New, Pending Replace, Replaced, Pending Cancel, Canceled.
     before_events = drain(heard, 9)
