@@ -115,10 +115,10 @@ def validate_replace(
 
     A replace restates the order (FIX 4.4 Vol. 2, OrderCancelReplaceRequest): Account(1),
     Side(54) and Symbol(55) must be the order's, and Price(44) is required where the
-    OrdType has a limit price. OrdType(40), TimeInForce(59) and ExpireTime(126) cannot
-    change, since no venue we route to can change them on a working order (it would keep
-    the old ones while the client was told the new). Fields left out keep their values,
-    StopPx(99) and ExpireTime(126) included.
+    OrdType has a limit price. OrdType(40), TimeInForce(59) and a GTD order's
+    ExpireTime(126) cannot change, since no venue we route to can change them on a working
+    order (it would keep the old ones while the client was told the new). Other fields
+    left out keep their values, StopPx(99) and ExpireTime(126) included.
     """
     instrument = order.instrument
     assert instrument is not None
@@ -162,17 +162,17 @@ def validate_replace(
             f"TimeInForce(59) cannot change on a replace ({_name(old.time_in_force)} to "
             f"{_name(time_in_force)})",
         )
-    expire = command.expire_time_ns
-    if expire is None:
-        expire = old.expire_time_ns
-    elif expire != old.expire_time_ns:
-        raise Denial(
-            OrdRejReason.OTHER,
-            f"ExpireTime(126) cannot change on a replace ({_time_name(old.expire_time_ns)} "
-            f"to {format_ns(expire)})",
-        )
-
+    # ExpireTime(126) belongs to GTD orders: a replace of any other leaves it out.
+    expire = None
     if time_in_force is TimeInForce.GTD:
+        expire = old.expire_time_ns
+        asked = command.expire_time_ns
+        if asked is not None and asked != expire:
+            raise Denial(
+                OrdRejReason.OTHER,
+                f"ExpireTime(126) cannot change on a replace ({_time_name(expire)} to "
+                f"{format_ns(asked)})",
+            )
         _check_expiry(expire, clock)
 
     # Price(44) is required as on a new order; StopPx(99) left out keeps its value.
