@@ -21,7 +21,7 @@ import logging
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -83,7 +83,7 @@ def write_parquet(snapshot: Snapshot, output: Path, *, progress: bool = False) -
     _refuse_existing(output, empty_directory_ok=True)
     days: set[date] = set()
 
-    def batches() -> Iterator[pa.RecordBatch]:
+    def batches() -> Generator[pa.RecordBatch, None, None]:
         with _bar(snapshot, progress) as bar:
             for batch in snapshot.table.to_batches():
                 converted = _parquet_batch(batch)
