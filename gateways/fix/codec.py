@@ -231,11 +231,15 @@ def _cancel(
     # The order is named by OrigClOrdID(41), or by OrderID(37) where the client has it.
     orig = fields.get(41)
     order_id = fields.get(37)
+    # Symbol(55) and Side(54) must be the order's own; the engine checks them.
+    symbol = fields.get(55)
     return CancelOrder(
         session,
         ClOrdID(_text(fields, 11)),
         ClOrdID(orig) if orig is not None else None,
         OrderID(order_id) if order_id is not None else None,
+        symbol=Symbol(symbol) if symbol is not None else None,
+        side=_enum(Side, fields, 54, "Side"),
         transact_time_ns=_timestamp(fields, 60),
         received_ns=received_ns,
         fix=context,
@@ -274,6 +278,8 @@ def _replace(
         order_id=OrderID(order_id) if order_id is not None else None,
         side=side,
         symbol=Symbol(symbol) if symbol is not None else None,
+        # Account(1), where given, must be the order's own; the engine checks it.
+        account=Account(fields[1]) if 1 in fields else None,
         transact_time_ns=_timestamp(fields, 60),
         received_ns=received_ns,
         fix=context,

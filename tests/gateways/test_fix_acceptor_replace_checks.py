@@ -96,3 +96,27 @@ def test_a_stop_order_with_its_stop_price_outside_the_band_is_rejected_naming_st
     assert (rejected[150], rejected[39], rejected[103]) == ("8", "8", "3")
     for name in ("StopPx(99) 1000000.00", "reference 190.00", "10%"):
         assert name in rejected[58], f"{name!r} not named in {rejected[58]!r}"
+
+
+def test_a_cancel_naming_another_symbol_or_side_is_refused_and_the_order_rests(
+    client1: FixTestClient,
+) -> None:
+    order = working(client1)
+
+    other_symbol = client1.cancel(order, symbol="MSFT")
+    refused(client1, other_symbol, "Symbol(55)", "MSFT", "AAPL")
+    other_side = client1.cancel(order, side="2")
+    refused(client1, other_side, "Side(54)")
+
+    status = client1.status(order)
+    assert client1.expect("8", {11: status})[39] == "0"
+
+
+def test_a_replace_naming_another_account_is_refused_naming_the_account(
+    client1: FixTestClient,
+) -> None:
+    order = working(client1)
+
+    replace = client1.replace(order, "80", "185.00", extra=[(1, "ACC2")])
+
+    refused(client1, replace, "Account(1)", "ACC2")
