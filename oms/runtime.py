@@ -40,7 +40,7 @@ from oms.config import OmsConfig
 from oms.engine import Engine, SessionAccounts
 from oms.events import Event, EventKind
 from oms.metrics import Metrics, open_order_count
-from oms.model import ClOrdID, SessionID, Symbol, VenueName
+from oms.model import Account, ClOrdID, SessionID, Symbol, VenueName
 from oms.refdata import Instrument, load_instruments
 from oms.reports import VenueReport
 
@@ -103,7 +103,9 @@ class Runtime:
     ) -> None:
         self.config = config
         self.instruments = instruments or load_instruments(config.instruments)
-        self.risk = RiskChecks(config.accounts)
+        self.risk = RiskChecks(
+            {Account(name): limits for name, limits in config.accounts.items()}
+        )
         self.metrics = Metrics()
         sessions = {
             SessionID(s.sender_comp_id): SessionAccounts(s.accounts, s.default_account or None)
@@ -222,9 +224,9 @@ class Runtime:
                 venue.restart(self.engine.seq)
         live = sorted(self.engine.book.open_orders(), key=lambda o: o.created_ns)
         for order in live:
-            venue = self.engine.venues.get(order.venue)  # type: ignore[arg-type]
-            if isinstance(venue, EmbeddedVenue):
-                venue.restore(order)
+            working_on = self.engine.venues.get(order.venue)  # type: ignore[arg-type]
+            if isinstance(working_on, EmbeddedVenue):
+                working_on.restore(order)
         if live:
             log.info("restored %d live orders onto their venues", len(live))
 
@@ -422,7 +424,7 @@ class Runtime:
         outbox = self._outbox
         while outbox and outbox[0].seq <= durable_seq:
             item = outbox.popleft()
-            if type(item) is _HeldAnswer:
+            if isinstance(item, _HeldAnswer):
                 self._answer(item.answer)
             else:
                 self._deliver(item)
