@@ -45,7 +45,7 @@ from multiprocessing.connection import Connection
 
 from compliance.audit.errors import AuditLogError
 from compliance.audit.lock import DirectoryLock
-from compliance.audit.writer import AuditLog
+from compliance.audit.writer import AuditLog, DurableLog
 from oms.config import AuditConfig
 from oms.events import Event
 
@@ -61,7 +61,7 @@ _PICKLE = pickle.HIGHEST_PROTOCOL
 _SHIP_AFTER = 0.005
 
 
-class AuditLogProcess:
+class AuditLogProcess(DurableLog):
     """`AuditLog`'s interface, with the writing done by a child process.
 
     `lock` must be held for the log's directory (the caller has recovered the log under it);
@@ -155,31 +155,9 @@ class AuditLogProcess:
             self._wake.set()
 
     @property
-    def durable_seq(self) -> int:
-        """The highest seq on disk: every event up to it has been written and fsynced."""
-        return self._durable_seq
-
-    @property
     def pid(self) -> int:
         """The writer process's id."""
         return int(self._process.pid or 0)
-
-    @property
-    def failed(self) -> bool:
-        return self._error is not None
-
-    def wait_durable(self, seq: int, timeout: float | None = None) -> bool:
-        """Wait until `seq` is durable; False on timeout. Raises if the writer failed."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._durable_changed:
-            while self._durable_seq < seq and self._error is None:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return False
-                self._durable_changed.wait(remaining)
-        if self._error is not None:
-            self._refuse()
-        return True
 
     def flush(self) -> None:
         """Block until every event appended so far is durable."""
@@ -205,17 +183,6 @@ class AuditLogProcess:
         self._connection.close()
         if self._error is not None:
             self._refuse()
-
-    def __enter__(self) -> AuditLogProcess:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def _refuse(self) -> None:
-        if self._error is not None:
-            raise AuditLogError(f"the audit log failed: {self._error}") from self._error
-        raise AuditLogError("the audit log is closed")
 
     def _fail(self, error: BaseException) -> None:
         if self._error is not None:

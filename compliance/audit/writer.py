@@ -35,6 +35,7 @@ from collections import deque
 from collections.abc import Callable
 from itertools import repeat
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 import pyarrow as pa
@@ -63,7 +64,54 @@ _TIME_NS = operator.itemgetter(1)
 _BATCHES_PER_COMMIT = 16
 
 
-class AuditLog:
+class DurableLog:
+    """What both audit log writers share (this module's thread, and the writer process of
+    compliance/audit/process.py): the durable sequence number, waiting for it, and
+    refusing every call once the log failed or closed. A subclass sets `_durable_seq`,
+    `_durable_changed` and `_error`, and defines `close`."""
+
+    _durable_seq: int
+    _durable_changed: threading.Condition
+    _error: BaseException | None
+
+    @property
+    def durable_seq(self) -> int:
+        """The highest seq on disk: every event up to it has been written and fsynced."""
+        return self._durable_seq
+
+    @property
+    def failed(self) -> bool:
+        return self._error is not None
+
+    def wait_durable(self, seq: int, timeout: float | None = None) -> bool:
+        """Wait until `seq` is durable; False on timeout. Raises if the writer failed."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._durable_changed:
+            while self._durable_seq < seq and self._error is None:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._durable_changed.wait(remaining)
+        if self._error is not None:
+            self._refuse()
+        return True
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _refuse(self) -> None:
+        if self._error is not None:
+            raise AuditLogError(f"the audit log failed: {self._error!r}") from self._error
+        raise AuditLogError("the audit log is closed")
+
+
+class AuditLog(DurableLog):
     """An append-only, hash-chained, crash-safe log of every event.
 
     Open it after `compliance.audit.reader.recover` has repaired any torn tail; it refuses a
@@ -184,26 +232,6 @@ class AuditLog:
         if self._on_durable is not None:
             self._on_durable(event.seq)
 
-    @property
-    def durable_seq(self) -> int:
-        """The highest seq on disk: every event up to it has been written and fsynced."""
-        return self._durable_seq
-
-    def wait_durable(self, seq: int, timeout: float | None = None) -> bool:
-        """Wait until `seq` is durable; False on timeout. Raises if the writer failed."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._durable_changed:
-            while self._durable_seq < seq:
-                if self._error is not None:
-                    break
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return False
-                self._durable_changed.wait(remaining)
-        if self._error is not None:
-            self._refuse()
-        return True
-
     def flush(self) -> None:
         """Block until every event appended so far is durable."""
         if self._error is not None:
@@ -238,17 +266,6 @@ class AuditLog:
                 log.error("audit log closed with unwritten events: %s", self._error)
         if self._error is not None:
             self._refuse()
-
-    def __enter__(self) -> AuditLog:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def _refuse(self) -> None:
-        if self._error is not None:
-            raise AuditLogError(f"the audit log failed: {self._error!r}") from self._error
-        raise AuditLogError("the audit log is closed")
 
     # The writer thread.
 

@@ -95,7 +95,8 @@ class TestRequests:
                 raise AssertionError("a status request was sent")
 
         args = self.arguments("cancel", "A1", "--side", "sell", "--symbol", "MSFT")
-        assert order_terms(Silent(), args, False) == {54: "2", 55: "MSFT"}  # type: ignore[arg-type]
+        terms = order_terms(Silent(), args, False)  # type: ignore[arg-type]
+        assert terms == {54: "2", 55: "MSFT"}
 
     @pytest.mark.parametrize(
         ("words", "problem"),
