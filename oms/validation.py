@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from decimal import Decimal
+from enum import Enum
 
 from compliance.risk import RiskChecks
 from oms.commands import CancelOrder, Command, NewOrder, ReplaceOrder, StatusRequest
@@ -124,32 +125,18 @@ def validate_replace(
     assert instrument is not None
     old = order.terms
     if command.account is not None and command.account != old.account:
-        raise Denial(
-            OrdRejReason.OTHER,
-            f"Account(1) cannot change on a replace ({old.account} to {command.account})",
-        )
+        raise _changed("Account(1)", old.account, command.account)
     if command.side is not None and command.side is not old.side:
-        raise Denial(
-            OrdRejReason.OTHER,
-            f"Side(54) cannot change on a replace ({old.side.name.lower()} to "
-            f"{command.side.name.lower()})",
-        )
+        raise _changed("Side(54)", _name(old.side), _name(command.side))
     if command.symbol is not None and command.symbol != old.symbol:
-        raise Denial(
-            OrdRejReason.OTHER,
-            f"Symbol(55) cannot change on a replace ({old.symbol} to {command.symbol})",
-        )
+        raise _changed("Symbol(55)", old.symbol, command.symbol)
 
     # The matching engines (embedded, and behind `oms venue`) replace quantity and prices
     # only, so a new OrdType is refused here, before Pending Replace, rather than by the
     # venue afterwards with a reason about the old OrdType.
     ord_type = command.ord_type or old.ord_type
     if ord_type is not old.ord_type:
-        raise Denial(
-            OrdRejReason.OTHER,
-            f"OrdType(40) cannot change on a replace ({_name(old.ord_type)} to "
-            f"{_name(ord_type)})",
-        )
+        raise _changed("OrdType(40)", _name(old.ord_type), _name(ord_type))
     # TimeInForce(59) cannot change either: a resting order replaced to IOC or FOK would
     # go on resting (the venue keeps its TimeInForce), and Day to GTC would still end at
     # the close. We refuse the replace (CxlRejReason 99) rather than emulate the change.
@@ -157,10 +144,8 @@ def validate_replace(
     # to IOC or FOK can trade what it can and cancel the rest as FIX allows.
     time_in_force = command.time_in_force or old.time_in_force
     if time_in_force is not old.time_in_force:
-        raise Denial(
-            OrdRejReason.OTHER,
-            f"TimeInForce(59) cannot change on a replace ({_name(old.time_in_force)} to "
-            f"{_name(time_in_force)})",
+        raise _changed(
+            "TimeInForce(59)", _name(old.time_in_force), _name(time_in_force)
         )
     # ExpireTime(126) belongs to GTD orders: a replace of any other leaves it out.
     expire = None
@@ -168,11 +153,7 @@ def validate_replace(
         expire = old.expire_time_ns
         asked = command.expire_time_ns
         if asked is not None and asked != expire:
-            raise Denial(
-                OrdRejReason.OTHER,
-                f"ExpireTime(126) cannot change on a replace ({_time_name(expire)} to "
-                f"{format_ns(asked)})",
-            )
+            raise _changed("ExpireTime(126)", _time_name(expire), format_ns(asked))
         _check_expiry(expire, clock)
 
     # Price(44) is required as on a new order; StopPx(99) left out keeps its value.
@@ -327,8 +308,13 @@ def replace_terms(order: Order, command: ReplaceOrder) -> OrderTerms:
     )
 
 
-def _name(member: OrdType | TimeInForce) -> str:
+def _name(member: Enum) -> str:
     return member.name.lower()
+
+
+def _changed(field: str, old: str, new: str) -> Denial:
+    """The denial of a replace that changes what a working order cannot change."""
+    return Denial(OrdRejReason.OTHER, f"{field} cannot change on a replace ({old} to {new})")
 
 
 def _time_name(ns: int | None) -> str:
